@@ -1,0 +1,130 @@
+"""The `pomdb` command: run, debug, fit, import-alerts and train."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from simcore.episode import Simulator, episode_seed
+from simcore.model import ModelError
+from simcore.policies import PolicyError, load_policy
+from simcore.recording import RecordingError, header, step_record, write_recording
+from simcore.scenario import load_scenario
+
+logger = logging.getLogger(__name__)
+
+
+def confidence_interval(returns: np.ndarray, level: float = 0.95) -> float:
+    """Return the half-width of the Student t confidence interval of the mean."""
+    if returns.size < 2:
+        return float("nan")
+    sem = returns.std(ddof=1) / np.sqrt(returns.size)
+    return float(stats.t.ppf(0.5 + level / 2, returns.size - 1) * sem)
+
+
+def run_episodes(args: argparse.Namespace) -> int:
+    """Simulate episodes without the debugger and report the mean return."""
+    model = load_scenario(args.scenario)
+    policy = load_policy(args.policy, model)
+    returns, lengths, recorded = [], [], []
+    for episode in range(args.episodes):
+        simulator = Simulator(model, policy, episode_seed(args.seed, episode), args.max_steps)
+        steps = list(simulator)
+        returns.append(steps[-1].ret)
+        lengths.append(len(steps))
+        if args.record:
+            records = [step_record(model, step) for step in steps]
+            recorded.append((header(model, policy.name, args.seed, episode), records))
+    if args.record:
+        write_recording(Path(args.record), recorded)
+
+    values = np.asarray(returns, dtype=float)
+    result = {
+        "scenario": str(args.scenario),
+        "policy": policy.name,
+        "episodes": args.episodes,
+        "seed": args.seed,
+        "mean_return": float(values.mean()),
+        "ci95": confidence_interval(values),
+        "std_return": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+        "mean_length": float(np.mean(lengths)),
+    }
+    if args.record:
+        result["recording"] = str(args.record)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"scenario     {result['scenario']}")
+        print(f"policy       {result['policy']}")
+        print(f"episodes     {args.episodes} (seed {args.seed})")
+        print(f"mean return  {result['mean_return']:.4f} ± {result['ci95']:.4f} (95% CI)")
+        print(f"mean length  {result['mean_length']:.2f} steps")
+        if args.record:
+            print(f"recorded to  {args.record}")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pomdb", description="Debug, simulate and train policies for POMDPs."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="simulate episodes and report the mean return")
+    run.add_argument("scenario", help="scenario file (YAML)")
+    run.add_argument(
+        "--policy",
+        required=True,
+        help="policy file, threshold:A[,A...] (alpha_1..alpha_L), first-alert, "
+        "random or random:P",
+    )
+    run.add_argument("--episodes", type=_positive_int, default=100, help="episodes to run")
+    run.add_argument("--seed", type=int, default=0, help="random seed of the run")
+    run.add_argument("--max-steps", type=_positive_int, help="step limit per episode")
+    run.add_argument("--record", metavar="FILE", help="write the episodes as JSON Lines")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.set_defaults(handler=run_episodes)
+
+    from adapter.terminal import add_debug_parser
+    from simcore.alerts import add_import_alerts_parser
+    from simcore.sysid import add_fit_parser
+    from simcore.training import add_train_parser
+
+    add_debug_parser(commands)
+    add_fit_parser(commands)
+    add_import_alerts_parser(commands)
+    add_train_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.handler(args)
+    except (ModelError, PolicyError, RecordingError, OSError) as error:
+        print(f"pomdb: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

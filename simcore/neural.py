@@ -1,0 +1,142 @@
+"""Neural policies in PyTorch: a network over (belief, stops left) with saved weights.
+
+A neural policy is two files: JSON metadata (format, architecture, the model's names)
+and a PyTorch state dict loaded with `torch.load(weights_only=True)`, so a policy file
+can never run code when it is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from simcore.model import POMDP
+from simcore.policies import POLICY_FORMAT, Policy, PolicyError
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def feature_size(model: POMDP) -> int:
+    """Return the network input size: the belief, plus stops left / L with a counter."""
+    return len(model.states) + (1 if model.stops is not None else 0)
+
+
+def features(model: POMDP, belief: np.ndarray, stops_left: int | None) -> np.ndarray:
+    """Return the network input for one step."""
+    if model.stops is None:
+        return belief
+    return np.append(belief, (stops_left or 0) / model.stops)
+
+
+def make_network(inputs: int, outputs: int, hidden: list[int], activation: str) -> nn.Sequential:
+    """Return an MLP with `hidden` layer sizes and `activation` between layers."""
+    if activation not in ACTIVATIONS:
+        raise PolicyError(f"unknown activation {activation!r}; use {', '.join(ACTIVATIONS)}")
+    layers: list[nn.Module] = []
+    size = inputs
+    for width in hidden:
+        layers += [nn.Linear(size, width), ACTIVATIONS[activation]()]
+        size = width
+    layers.append(nn.Linear(size, outputs))
+    return nn.Sequential(*layers)
+
+
+class NeuralPolicy(Policy):
+    """pi(a | b, l) = softmax(network(features))."""
+
+    def __init__(self, model: POMDP, network: nn.Module, name: str = "neural"):
+        self.model = model
+        self.network = network.eval()
+        self.name = name
+
+    def action_probs(self, belief, stops_left, t, observation):
+        x = torch.as_tensor(features(self.model, belief, stops_left), dtype=torch.float32)
+        with torch.no_grad():
+            logits = self.network(x)
+        probs = torch.softmax(logits.double(), dim=-1).numpy()
+        return probs / probs.sum()
+
+
+def save_neural_policy(
+    path: Path,
+    network: nn.Module,
+    model: POMDP,
+    hidden: list[int],
+    activation: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write `path` (JSON metadata) and `path.with_suffix('.pt')` (state dict) atomically."""
+    weights = path.with_suffix(".pt")
+    metadata = {
+        "format": POLICY_FORMAT,
+        "version": 1,
+        "kind": "neural",
+        "weights": weights.name,
+        "states": list(model.states),
+        "actions": list(model.actions),
+        "stops": model.stops,
+        "inputs": "belief over states, then stops left / stops" if model.stops else "belief",
+        "hidden": hidden,
+        "activation": activation,
+        **(extra or {}),
+    }
+    _atomic_write(weights, lambda f: torch.save(network.state_dict(), f))
+    text = json.dumps(metadata, indent=2) + "\n"
+    _atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def load_neural_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> NeuralPolicy:
+    """Load a neural policy whose metadata was read from `path`."""
+    for key, expected in (("states", model.states), ("actions", model.actions)):
+        if tuple(metadata.get(key, ())) != tuple(expected):
+            raise PolicyError(
+                f"{path}: the policy was trained for {key} {metadata.get(key)}, but the "
+                f"scenario has {list(expected)}"
+            )
+    if metadata.get("stops") != model.stops:
+        raise PolicyError(
+            f"{path}: the policy was trained with {metadata.get('stops')} stops, "
+            f"the scenario has {model.stops}"
+        )
+    hidden = metadata.get("hidden")
+    if not isinstance(hidden, list) or not all(isinstance(h, int) and h > 0 for h in hidden):
+        raise PolicyError(f"{path}: 'hidden' must be a list of positive layer sizes")
+    network = make_network(
+        feature_size(model), len(model.actions), hidden, str(metadata.get("activation"))
+    )
+    weights = path.parent / str(metadata.get("weights", ""))
+    if not weights.is_file():
+        raise PolicyError(f"{path}: weights file {weights} not found")
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for foreign or corrupt files
+        raise PolicyError(
+            f"{weights}: not a PyTorch state dict that can be loaded safely ({error})"
+        ) from None
+    try:
+        network.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as error:
+        raise PolicyError(
+            f"{weights}: the weights do not match the architecture in {path.name} ({error})"
+        ) from None
+    return NeuralPolicy(model, network, name=path.stem)
