@@ -1,0 +1,1 @@
+"""Editor-facing servers of pomdb: the Debug Adapter Protocol server and its clients."""
