@@ -1,0 +1,118 @@
+"""The scopes and variables of one step, as DAP Variable objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simcore.episode import Step
+from simcore.model import POMDP
+
+SCOPES = ("Belief", "Observation", "Policy", "Hidden", "Reward")
+
+
+class Formatter:
+    """Formats values so that a reader can compare them at a glance."""
+
+    probability_digits = 6
+
+    def probability(self, value: float) -> str:
+        """Return a probability with a fixed number of decimals, e.g. 0.831200."""
+        return f"{value:.{self.probability_digits}f}"
+
+    def number(self, value: float | int | None) -> str:
+        if value is None:
+            return "unknown"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        return f"{value:.6g}"
+
+
+def _variable(name: str, value: str, kind: str, evaluate_name: str | None) -> dict[str, Any]:
+    variable: dict[str, Any] = {
+        "name": name,
+        "value": value,
+        "type": kind,
+        "variablesReference": 0,
+    }
+    if evaluate_name is not None:
+        variable["evaluateName"] = evaluate_name
+    return variable
+
+
+def frame_name(model: POMDP, step: Step) -> str:
+    """Return the label of a step in the call stack, e.g. 't=4 intrusion → stop'."""
+    action = model.actions[step.action]
+    if step.state is not None:
+        return f"t={step.t} {model.states[step.state]} → {action}"
+    observed = "no observation" if step.observation is None else f"o={step.observation}"
+    return f"t={step.t} {observed} → {action}"
+
+
+def observation_label(model: POMDP, observation: int | None) -> str:
+    if observation is None:
+        return "none (no observation before the first action)"
+    components = model.observation_components
+    if len(components) == 1:
+        return str(components[0].value(observation))
+    values = model.observation_values(observation)
+    return "(" + ", ".join(f"{name}={value}" for name, value in values.items()) + ")"
+
+
+def scope_variables(
+    scope: str, model: POMDP, step: Step, previous: Step | None, formatter: Formatter
+) -> list[dict[str, Any]]:
+    """Return the variables of `scope` at `step` (`previous` is step t-1, if any)."""
+    if scope == "Belief":
+        return [
+            _variable(name, formatter.probability(step.belief[i]), "probability", f"b.{name}")
+            for i, name in enumerate(model.states)
+        ]
+    if scope == "Observation":
+        return _observation_variables(model, step, formatter)
+    if scope == "Policy":
+        variables = [
+            _variable(name, formatter.probability(step.action_probs[i]), "probability",
+                      f"pi.{name}")
+            for i, name in enumerate(model.actions)
+        ]  # fmt: skip
+        variables.append(_variable("action", model.actions[step.action], "action", "action"))
+        if step.stops_left is not None:
+            variables.append(_variable("stops left", str(step.stops_left), "int", "l"))
+        return variables
+    if scope == "Hidden":
+        hidden = "unknown (replayed observations)"
+        state = hidden if step.state is None else model.states[step.state]
+        attacker = (
+            hidden
+            if step.attacker_action is None
+            else model.attacker_actions[step.attacker_action]
+        )
+        return [
+            _variable("state", state, "state", "state"),
+            _variable("attacker action", attacker, "attacker action", "attacker_action"),
+        ]
+    if scope == "Reward":
+        return [
+            _variable("reward", formatter.number(step.reward), "float", "reward"),
+            _variable("return", formatter.number(step.ret), "float", "ret"),
+            _variable("t", str(step.t), "int", "t"),
+        ]
+    raise KeyError(f"unknown scope {scope!r}")
+
+
+def _observation_variables(
+    model: POMDP, step: Step, formatter: Formatter
+) -> list[dict[str, Any]]:
+    variables = [_variable("o", observation_label(model, step.observation), "observation", "o")]
+    components = model.observation_components
+    if step.observation is not None and (len(components) > 1 or components[0].name != "o"):
+        for name, value in model.observation_values(step.observation).items():
+            variables.append(_variable(name, str(value), "int", f"o.{name}"))
+    if step.observation is not None:
+        # Z(o | s): how well each state explains the observation.
+        for i, name in enumerate(model.states):
+            likelihood = formatter.probability(model.observation[i, step.observation])
+            variables.append(_variable(f"Z(o | {name})", likelihood, "probability", None))
+    return variables
