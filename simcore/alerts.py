@@ -23,7 +23,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from simcore.alert_logs import LOG_FORMATS, AlertLog, AlertLogError, read_alert_log
+from simcore.model import ObservationComponent
 from simcore.observation_trace import (
+    DEFAULT_BIN_WIDTH,
     DEFAULT_COMPONENT,
     DEFAULT_MAX_OBSERVATION,
     ObservationTrace,
@@ -40,6 +42,7 @@ __all__ = [
     "alert_weight",
     "import_alerts",
     "max_observation_from_scenario",
+    "observation_component_from_scenario",
     "read_observation_trace",
     "run_import_alerts",
     "write_observation_trace",
@@ -78,14 +81,17 @@ def import_alerts(
     weighting: str = "priority",
     skip_invalid: bool = False,
     component: str = DEFAULT_COMPONENT,
+    bin_width: int = DEFAULT_BIN_WIDTH,
 ) -> ObservationTrace:
     """Read the alert logs at `paths` and count their weighted alerts per time step.
 
-    The sequence starts at `start`, or else at the first alert's time rounded down to a
-    whole multiple of `step_seconds` since the Unix epoch, and ends with the last
-    alert's step. Alerts before `start` are left out with a warning. Raises
-    AlertLogError for unreadable, empty or invalid logs and for logs that mix naive
-    (fast alert) and zone-aware (EVE) timestamps.
+    A step with the weighted count v has the observation
+    min(v // bin_width, max_observation). The sequence starts at `start`, or else at
+    the first alert's time rounded down to a whole multiple of `step_seconds` since the
+    Unix epoch, and ends with the last alert's step. Alerts before `start` are left out
+    with a warning. Raises ValueError for invalid arguments, and AlertLogError for
+    unreadable, empty or invalid logs and for logs that mix naive (fast alert) and
+    zone-aware (EVE) timestamps.
     """
     paths = [Path(path) for path in paths]
     if not paths:
@@ -94,6 +100,8 @@ def import_alerts(
         raise ValueError(f"step_seconds must be > 0, got {step_seconds}")
     if max_observation < 0:
         raise ValueError(f"max_observation must be >= 0, got {max_observation}")
+    if isinstance(bin_width, bool) or not isinstance(bin_width, int) or bin_width < 1:
+        raise ValueError(f"bin_width must be an integer >= 1, got {bin_width!r}")
     alert_weight(None, weighting)
 
     logs = [read_alert_log(path, log_format, year, skip_invalid) for path in paths]
@@ -137,6 +145,7 @@ def import_alerts(
         alert_counts=tuple(alert_counts),
         weighted_counts=tuple(weighted_counts),
         max_observation=max_observation,
+        bin_width=bin_width,
         weighting=weighting,
         component=component,
         skipped_lines=sum(len(log.invalid_lines) for log in logs),
@@ -178,6 +187,21 @@ def max_observation_from_scenario(
     Raises ScenarioError for an invalid scenario and ValueError when it has no such
     component with a numeric range.
     """
+    found = observation_component_from_scenario(path, component)
+    # NOTE: With `terminal_observation: separate` the largest value marks the
+    # terminal state, so real counts should stay below it. Pass --max-observation
+    # for such scenarios.
+    return found.low + found.size - 1
+
+
+def observation_component_from_scenario(
+    path: str | Path, component: str = DEFAULT_COMPONENT
+) -> ObservationComponent:
+    """Load the scenario at `path` and return its integer observation `component`.
+
+    Raises ScenarioError for an invalid scenario and ValueError when it has no such
+    component with a numeric range.
+    """
     from simcore.scenario import load_scenario
 
     model = load_scenario(path)
@@ -188,10 +212,9 @@ def max_observation_from_scenario(
                     f"{path}: observation {component!r} has named values, "
                     "not a numeric range of alert counts"
                 )
-            # NOTE: With `terminal_observation: separate` the largest value marks the
-            # terminal state, so real counts should stay below it. Pass
-            # --max-observation for such scenarios.
-            return candidate.low + candidate.size - 1
+            # NOTE: A trace's observation is min(v // bin_width, max_observation),
+            # without `low`, so it fits only a range from 0, as fitted scenarios have.
+            return candidate
     names = ", ".join(c.name for c in model.observation_components)
     raise ValueError(
         f"{path}: observation component {component!r} not found. "
@@ -253,12 +276,22 @@ def add_import_alerts_parser(
         "--max-observation",
         type=int,
         metavar="N",
-        help="clip each step's weighted count to N (default: the largest value of "
+        help="clip each step's binned count to N (default: the largest value of "
         f"the scenario's '{DEFAULT_COMPONENT}' observation with --scenario, "
         f"else {DEFAULT_MAX_OBSERVATION})",
     )
     parser.add_argument(
-        "--scenario", metavar="FILE", help="scenario file that sets --max-observation"
+        "--bin-width",
+        type=_positive_int,
+        metavar="N",
+        help="divide each step's weighted count by N, rounded down, before clipping "
+        f"(default: the bin_width of the scenario's '{DEFAULT_COMPONENT}' "
+        f"observation with --scenario, else {DEFAULT_BIN_WIDTH})",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        help="scenario file that sets --max-observation and --bin-width",
     )
     parser.add_argument(
         "--weighting",
@@ -281,15 +314,17 @@ def run_import_alerts(args: argparse.Namespace) -> int:
     The status is 0 on success and 2 after an error, which goes to stderr.
     """
     try:
+        max_observation, bin_width = _observation_scale(args)
         trace = import_alerts(
             args.logs,
             args.step,
             start=_parse_start(args.start) if args.start else None,
             log_format=args.log_format,
             year=args.year,
-            max_observation=_max_observation(args),
+            max_observation=max_observation,
             weighting=args.weighting,
             skip_invalid=args.skip_invalid,
+            bin_width=bin_width,
         )
     except (ValueError, OSError) as error:
         print(f"pomdb import-alerts: error: {error}", file=sys.stderr)
@@ -303,12 +338,30 @@ def run_import_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
-def _max_observation(args: argparse.Namespace) -> int:
-    if args.max_observation is not None:
-        return args.max_observation
-    if args.scenario:
-        return max_observation_from_scenario(args.scenario)
-    return DEFAULT_MAX_OBSERVATION
+def _observation_scale(args: argparse.Namespace) -> tuple[int, int]:
+    """Return (max_observation, bin_width): the options, else the scenario's."""
+    max_observation, bin_width = args.max_observation, args.bin_width
+    if args.scenario and (max_observation is None or bin_width is None):
+        found = observation_component_from_scenario(args.scenario)
+        if max_observation is None:
+            max_observation = found.low + found.size - 1
+        if bin_width is None:
+            bin_width = found.bin_width
+    if max_observation is None:
+        max_observation = DEFAULT_MAX_OBSERVATION
+    if bin_width is None:
+        bin_width = DEFAULT_BIN_WIDTH
+    return max_observation, bin_width
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
 
 
 def _parse_start(text: str) -> datetime:
@@ -326,6 +379,7 @@ def _summary(trace: ObservationTrace, out: str | None) -> str:
     parts = [
         f"{sum(trace.alert_counts)} alerts in {steps} steps of "
         f"{trace.step_seconds:g} s from {trace.start.isoformat()}",
+        f"bin width {trace.bin_width}",
         f"{trace.clipped_steps} of {steps} steps clipped at {trace.max_observation}",
     ]
     if trace.skipped_lines:

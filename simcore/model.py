@@ -35,12 +35,38 @@ class Declaration:
 
 @dataclass(frozen=True)
 class ObservationComponent:
-    """One named part of an observation: an integer range or a list of named values."""
+    """One named part of an observation: an integer range or a list of named values.
+
+    `bin_width` is the scale of an integer range: a raw measurement v (for example
+    weighted IDS alerts in one step) maps to the value
+    min(low + max(v, 0) // bin_width, high), with high = low + size - 1. With low = 0
+    this is min(v // bin_width, high), the rule that `pomdb fit` uses. A scenario with
+    `terminal_observation: separate` keeps `high` for the terminal state, so there
+    measurements are clipped at high - 1 instead.
+    """
 
     name: str
     size: int
     low: int = 0
     labels: tuple[str, ...] | None = None
+    bin_width: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bin_width, bool) or not isinstance(self.bin_width, int):
+            raise ModelError(
+                f"observation {self.name!r}: bin_width must be an integer, "
+                f"got {self.bin_width!r}"
+            )
+        if self.bin_width < 1:
+            raise ModelError(
+                f"observation {self.name!r}: bin_width must be >= 1, "
+                f"got {self.bin_width}"
+            )
+        if self.labels is not None and self.bin_width != 1:
+            raise ModelError(
+                f"observation {self.name!r}: bin_width applies only to an integer "
+                "range, not to named values"
+            )
 
     def value(self, index: int) -> int | str:
         """Return the value of the component's `index`-th outcome."""

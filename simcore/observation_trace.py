@@ -4,14 +4,16 @@ The first line is a header object, for example
 
     {"format": "pomdb-trace", "version": 1, "kind": "observations",
      "source": "fast.log", "step_seconds": 30, "start": "2026-11-21T10:15:00",
-     "observation_component": "alerts", "max_observation": 99, "weighting": "priority"}
+     "observation_component": "alerts", "max_observation": 99, "bin_width": 4,
+     "weighting": "priority"}
 
 and every further line is one time step:
 
-    {"t": 0, "o": 12, "alerts": 5, "weighted": 12, "time": "2026-11-21T10:15:00"}
+    {"t": 0, "o": 3, "alerts": 5, "weighted": 12, "time": "2026-11-21T10:15:00"}
 
-`o` is the observation (the weighted count clipped to `max_observation`), `alerts` the
-number of alerts, `weighted` the unclipped weighted count and `time` the step's start.
+`o` is the observation min(weighted // bin_width, max_observation), `alerts` the
+number of alerts, `weighted` the weighted count before binning and clipping, and `time`
+the step's start. A header without `bin_width`, as older traces have, means bin width 1.
 A trace of kind "observations" carries no hidden state, so a debugger replays it with
 the state, attacker action and reward unknown.
 """
@@ -28,6 +30,7 @@ TRACE_FORMAT = "pomdb-trace"
 TRACE_VERSION = 1
 TRACE_KIND = "observations"
 DEFAULT_MAX_OBSERVATION = 99
+DEFAULT_BIN_WIDTH = 1
 DEFAULT_COMPONENT = "alerts"
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -39,7 +42,7 @@ class TraceError(ValueError):
 
 @dataclass(frozen=True)
 class ObservationTrace:
-    """Weighted alert counts per time step, clipped to the observation range.
+    """Weighted alert counts per time step, binned and clipped to the observation range.
 
     Step t covers [start + t * step_seconds, start + (t + 1) * step_seconds). Steps
     without alerts have count 0. `start` is naive local time for fast alert logs and UTC
@@ -52,6 +55,7 @@ class ObservationTrace:
     alert_counts: tuple[int, ...]
     weighted_counts: tuple[int, ...]
     max_observation: int = DEFAULT_MAX_OBSERVATION
+    bin_width: int = DEFAULT_BIN_WIDTH
     weighting: str = "priority"
     component: str = DEFAULT_COMPONENT
     skipped_lines: int = 0
@@ -59,13 +63,20 @@ class ObservationTrace:
 
     @property
     def observations(self) -> tuple[int, ...]:
-        """The weighted counts clipped to 0..max_observation."""
-        return tuple(min(count, self.max_observation) for count in self.weighted_counts)
+        """The observation of each step: min(weighted // bin_width, max_observation)."""
+        return tuple(self.observation(count) for count in self.weighted_counts)
 
     @property
     def clipped_steps(self) -> int:
-        """The number of steps whose weighted count exceeds max_observation."""
-        return sum(count > self.max_observation for count in self.weighted_counts)
+        """The number of steps whose binned count exceeds max_observation."""
+        return sum(
+            count // self.bin_width > self.max_observation
+            for count in self.weighted_counts
+        )
+
+    def observation(self, weighted: int) -> int:
+        """Return the observation of a step with the weighted count `weighted`."""
+        return min(weighted // self.bin_width, self.max_observation)
 
     def step_time(self, t: int) -> datetime:
         """Return when step `t` starts."""
@@ -82,6 +93,7 @@ class ObservationTrace:
             "start": self.start.isoformat(),
             "observation_component": self.component,
             "max_observation": self.max_observation,
+            "bin_width": self.bin_width,
             "weighting": self.weighting,
         }
 
@@ -92,7 +104,7 @@ class ObservationTrace:
         ):
             yield {
                 "t": t,
-                "o": min(weighted, self.max_observation),
+                "o": self.observation(weighted),
                 "alerts": alerts,
                 "weighted": weighted,
                 "time": self.step_time(t).isoformat(),
@@ -182,6 +194,9 @@ def _check_header(path: Path, line: int, header: dict[str, object]) -> int | Non
     step = header.get("step_seconds")
     if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
         raise TraceError(f"{where}: 'step_seconds' must be a number > 0, got {step!r}")
+    width = header.get("bin_width", DEFAULT_BIN_WIDTH)
+    if not _is_int(width) or width < 1:
+        raise TraceError(f"{where}: 'bin_width' must be an integer >= 1, got {width!r}")
     maximum = header.get("max_observation")
     if maximum is None:
         return None

@@ -191,7 +191,10 @@ def render_scenario(fit: FittedObservationModel, options: ScenarioOptions) -> st
         "  - continue",
         "  - attack",
         "observations:",
-        f"  - alerts: {{range: [0, {top}], description: {json.dumps(alert_text)}}}",
+        (
+            f"  - alerts: {{range: [0, {top}], bin_width: {fit.bin_width}, "
+            f"description: {json.dumps(alert_text)}}}"
+        ),
         "builder:",
         "  name: intrusion-prevention",
         f"  stops: {options.stops}",

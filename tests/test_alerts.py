@@ -17,13 +17,18 @@ from simcore.alerts import (
     alert_weight,
     import_alerts,
     max_observation_from_scenario,
+    observation_component_from_scenario,
     read_observation_trace,
     run_import_alerts,
     write_observation_trace,
 )
 from simcore.observation_trace import TraceError
+from simcore.scenario import ScenarioError
 
 DATA = Path(__file__).parent / "data" / "alerts"
+FITTED_SAMPLE = (
+    Path(__file__).parent.parent / "samples" / "intrusion_prevention_emulation.yaml"
+)
 SNORT2 = DATA / "snort2_fast.log"
 SNORT3 = DATA / "snort3_alert_fast.txt"
 SURICATA_FAST = DATA / "suricata_fast.log"
@@ -186,14 +191,55 @@ def test_negative_max_observation_rejected() -> None:
         import_alerts([SNORT2], max_observation=-1)
 
 
-def small_scenario(tmp_path: Path, high: int) -> Path:
+# Binning
+
+
+def test_bin_width_floor_divides() -> None:
+    # Weighted counts (5, 3, 0, 0, 7) in steps of 2.
+    trace = import_alerts([SNORT2], year=2026, bin_width=2)
+    assert trace.weighted_counts == (5, 3, 0, 0, 7)
+    assert trace.observations == (2, 1, 0, 0, 3)
+    assert trace.clipped_steps == 0
+
+
+def test_bin_width_applies_before_clipping() -> None:
+    trace = import_alerts([SNORT2], year=2026, bin_width=2, max_observation=2)
+    assert trace.observations == (2, 1, 0, 0, 2)
+    # Only 7 // 2 = 3 exceeds 2; the unbinned 5, 3 and 7 would all exceed it.
+    assert trace.clipped_steps == 1
+
+
+def test_bin_width_shrinks_large_counts(tmp_path: Path) -> None:
+    lines = [snort2_line(f"11/21-10:15:{i % 30:02d}.{i:06d}") for i in range(60)]
+    trace = import_alerts(
+        [write_log(tmp_path, "fast.log", lines)], year=2026, bin_width=4
+    )
+    assert trace.weighted_counts == (120,)
+    assert trace.observations == (30,)
+    assert trace.clipped_steps == 0
+
+
+@pytest.mark.parametrize("width", [0, -4, 2.0, True])
+def test_invalid_bin_width_rejected(width: object) -> None:
+    with pytest.raises(ValueError, match="bin_width must be an integer >= 1"):
+        import_alerts([SNORT2], year=2026, bin_width=width)
+
+
+# Observation range and bin width from a scenario
+
+
+def small_scenario(tmp_path: Path, high: int, options: str = "") -> Path:
+    """Write an intrusion-prevention scenario whose `alerts` range is 0..high.
+
+    `options` is added to the component's options on line 11, e.g. ", bin_width: 2".
+    """
     path = tmp_path / "small.yaml"
     path.write_text(
         "pomdb: 1\n"
         "name: small\n"
         "states:\n  - no_intrusion\n  - intrusion\n  - terminal: {terminal: true}\n"
         "actions:\n  - continue\n  - stop: {uses_stop: true}\n"
-        f"observations:\n  - alerts: {{range: [0, {high}]}}\n"
+        f"observations:\n  - alerts: {{range: [0, {high}]{options}}}\n"
         "builder:\n  name: intrusion-prevention\n  stops: 1\n"
         "discount: 1.0\n",
         encoding="utf-8",
@@ -203,6 +249,48 @@ def small_scenario(tmp_path: Path, high: int) -> Path:
 
 def test_max_observation_from_scenario(tmp_path: Path) -> None:
     assert max_observation_from_scenario(small_scenario(tmp_path, 9)) == 9
+
+
+def test_scenario_bin_width_read(tmp_path: Path) -> None:
+    scenario = small_scenario(tmp_path, 9, ", bin_width: 3")
+    assert observation_component_from_scenario(scenario).bin_width == 3
+
+
+def test_scenario_bin_width_defaults_to_one(tmp_path: Path) -> None:
+    scenario = small_scenario(tmp_path, 9)
+    assert observation_component_from_scenario(scenario).bin_width == 1
+
+
+def test_fitted_sample_bin_width() -> None:
+    component = observation_component_from_scenario(FITTED_SAMPLE)
+    assert component.bin_width == 4
+    assert component.low + component.size - 1 == 99
+
+
+@pytest.mark.parametrize("width", ["0", "-1", "2.5", "true", "'4'"])
+def test_scenario_invalid_bin_width(tmp_path: Path, width: str) -> None:
+    scenario = small_scenario(tmp_path, 9, f", bin_width: {width}")
+    message = "observation 'alerts': bin_width must be a positive integer, got"
+    with pytest.raises(ScenarioError, match=location(scenario, 11, message)):
+        observation_component_from_scenario(scenario)
+
+
+def test_scenario_bin_width_needs_range(tmp_path: Path) -> None:
+    scenario = tmp_path / "named.yaml"
+    scenario.write_text(
+        "pomdb: 1\n"
+        "states:\n  - left\n  - right\n"
+        "actions:\n  - listen\n"
+        "observations:\n  - sound: {values: [left, right], bin_width: 2}\n"
+        "transition:\n  listen: {left: [1, 0], right: [0, 1]}\n"
+        "observation:\n  left: [0.85, 0.15]\n  right: [0.15, 0.85]\n"
+        "reward:\n  listen: [-1, -1]\n"
+        "discount: 0.95\n",
+        encoding="utf-8",
+    )
+    message = "observation 'sound': bin_width needs 'range', not 'values'"
+    with pytest.raises(ScenarioError, match=location(scenario, 8, message)):
+        observation_component_from_scenario(scenario, "sound")
 
 
 def test_scenario_without_component(tmp_path: Path) -> None:
@@ -439,8 +527,14 @@ def test_trace_header() -> None:
         "start": "2026-11-21T10:15:00",
         "observation_component": "alerts",
         "max_observation": 99,
+        "bin_width": 1,
         "weighting": "priority",
     }
+
+
+def test_trace_header_bin_width() -> None:
+    trace = import_alerts([SNORT2], year=2026, bin_width=4)
+    assert trace.header()["bin_width"] == 4
 
 
 def test_trace_step_records() -> None:
@@ -456,6 +550,14 @@ def test_trace_step_records() -> None:
     assert json.loads(lines[5])["time"] == "2026-11-21T10:17:00"
 
 
+def test_binned_step_keeps_weighted_count() -> None:
+    lines = import_alerts([SNORT2], year=2026, bin_width=2).to_jsonl().splitlines()
+    record = json.loads(lines[5])
+    assert record["o"] == 3
+    assert record["weighted"] == 7
+    assert record["alerts"] == 4
+
+
 def test_eve_trace_times_are_utc() -> None:
     trace = import_alerts([EVE])
     assert trace.header()["start"] == "2026-11-21T10:15:00+00:00"
@@ -466,6 +568,12 @@ def test_trace_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "trace.jsonl"
     write_observation_trace(import_alerts([SNORT2], year=2026), path)
     assert read_observation_trace(path) == [5, 3, 0, 0, 7]
+
+
+def test_binned_trace_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl"
+    write_observation_trace(import_alerts([SNORT2], year=2026, bin_width=2), path)
+    assert read_observation_trace(path) == [2, 1, 0, 0, 3]
 
 
 def trace_file(tmp_path: Path, header: dict[str, object], steps: list[str]) -> Path:
@@ -496,6 +604,8 @@ def test_read_trace_without_optional_fields(tmp_path: Path) -> None:
         ({"observation_component": 3}, [], 1, "string 'observation_component'"),
         ({"step_seconds": 0}, [], 1, "'step_seconds' must be a number > 0, got 0"),
         ({"max_observation": -1}, [], 1, "'max_observation' must be an integer >= 0"),
+        ({"bin_width": 0}, [], 1, "'bin_width' must be an integer >= 1, got 0"),
+        ({"bin_width": 2.0}, [], 1, "'bin_width' must be an integer >= 1, got 2.0"),
         ({}, ['{"t": 0, "o": 1}', '{"t": 2, "o": 1}'], 3, "step 't': 1, got 2"),
         ({}, ['{"t": 0, "o": 100}'], 2, "<= max_observation 99, got 100"),
         ({}, ['{"t": 0, "o": -1}'], 2, "'o' must be an integer >= 0 and"),
@@ -548,6 +658,8 @@ def test_parser_defaults() -> None:
     assert args.log_format == "auto"
     assert args.weighting == "priority"
     assert args.max_observation is None
+    assert args.bin_width is None
+    assert args.scenario is None
     assert args.year is None
     assert args.out is None
     assert args.skip_invalid is False
@@ -591,6 +703,80 @@ def test_cli_scenario_sets_maximum(
     observations = [json.loads(line)["o"] for line in captured.out.splitlines()[1:]]
     assert observations == [4, 3, 0, 0, 4]
     assert "2 of 5 steps clipped at 4" in captured.err
+
+
+def cli_observations(output: str) -> list[int]:
+    return [json.loads(line)["o"] for line in output.splitlines()[1:]]
+
+
+def test_cli_bin_width_option(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["import-alerts", str(SNORT2), "--year", "2026", "--bin-width", "2"]
+    assert run_cli(argv) == 0
+    captured = capsys.readouterr()
+    assert cli_observations(captured.out) == [2, 1, 0, 0, 3]
+    assert json.loads(captured.out.splitlines()[0])["bin_width"] == 2
+    assert "bin width 2; 0 of 5 steps clipped at 99" in captured.err
+
+
+def test_cli_scenario_sets_bin_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = small_scenario(tmp_path, 2, ", bin_width: 2")
+    argv = ["import-alerts", str(SNORT2), "--year", "2026", "--scenario", str(scenario)]
+    assert run_cli(argv) == 0
+    captured = capsys.readouterr()
+    assert cli_observations(captured.out) == [2, 1, 0, 0, 2]
+    header = json.loads(captured.out.splitlines()[0])
+    assert header["bin_width"] == 2
+    assert header["max_observation"] == 2
+    assert "bin width 2; 1 of 5 steps clipped at 2" in captured.err
+
+
+def test_cli_bin_width_overrides_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = small_scenario(tmp_path, 9, ", bin_width: 2")
+    argv = ["import-alerts", str(SNORT2), "--year", "2026", "--scenario", str(scenario)]
+    assert run_cli(argv + ["--bin-width", "1"]) == 0
+    assert cli_observations(capsys.readouterr().out) == [5, 3, 0, 0, 7]
+
+
+def test_cli_max_observation_keeps_bin_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = small_scenario(tmp_path, 9, ", bin_width: 2")
+    argv = ["import-alerts", str(SNORT2), "--year", "2026", "--scenario", str(scenario)]
+    assert run_cli(argv + ["--max-observation", "1"]) == 0
+    assert cli_observations(capsys.readouterr().out) == [1, 1, 0, 0, 1]
+
+
+def test_cli_fitted_sample_scale(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["import-alerts", str(SNORT2), "--year", "2026"]
+    assert run_cli(argv + ["--scenario", str(FITTED_SAMPLE)]) == 0
+    captured = capsys.readouterr()
+    # Weighted counts (5, 3, 0, 0, 7) on the fitted scale min(v // 4, 99).
+    assert cli_observations(captured.out) == [1, 0, 0, 0, 1]
+    assert "bin width 4; 0 of 5 steps clipped at 99" in captured.err
+
+
+@pytest.mark.parametrize("width", ["0", "-2", "1.5", "four"])
+def test_cli_rejects_invalid_bin_width(
+    width: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run_cli(["import-alerts", str(SNORT2), "--bin-width", width])
+    assert f"{width!r} is not a positive integer" in capsys.readouterr().err
+
+
+def test_cli_invalid_scenario_bin_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = small_scenario(tmp_path, 9, ", bin_width: 0")
+    argv = ["import-alerts", str(SNORT2), "--year", "2026", "--scenario", str(scenario)]
+    assert run_cli(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"error: {scenario}:11: observation 'alerts': bin_width must" in captured.err
 
 
 def test_cli_skip_invalid(capsys: pytest.CaptureFixture[str]) -> None:

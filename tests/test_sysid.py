@@ -397,6 +397,18 @@ def test_cli_writes_loadable_scenario(tmp_path: Path) -> None:
     np.testing.assert_allclose(model.observation[0], rows["no_intrusion"], rtol=1e-11)
     np.testing.assert_allclose(model.observation[1], rows["intrusion"], rtol=1e-11)
     assert model.observation[2].tolist() == [0.0] * 9 + [1.0]
+    assert model.observation_components[0].bin_width == 8
+
+
+def test_cli_writes_automatic_bin_width(tmp_path: Path) -> None:
+    histograms = {a: {"p": {a: 1}} for a in ATTACK_ACTIONS}
+    histograms[85] = {"p": {0: 1, 388: 1}}
+    data, out = traces(tmp_path, histograms), tmp_path / "fitted.yaml"
+    assert main(fit_args(data, out)) == 0
+    component = load_scenario(out).observation_components[0]
+    assert component.bin_width == 4
+    line = out.read_text().splitlines()[18]
+    assert line.startswith("  - alerts: {range: [0, 99], bin_width: 4, description: ")
 
 
 def test_cli_file_structure(tmp_path: Path) -> None:
@@ -574,6 +586,25 @@ def test_sample_command_recorded() -> None:
     assert (
         words[words.index("--out") + 1] == "samples/intrusion_prevention_emulation.yaml"
     )
+
+
+def test_sample_bin_width_matches_command() -> None:
+    words = reproduce_line(SAMPLE)
+    component = load_scenario(SAMPLE).observation_components[0]
+    assert words[words.index("--bin-width") + 1] == "4"
+    assert component.bin_width == 4
+    assert words[words.index("--observation-max") + 1] == "99"
+    assert (component.low, component.size) == (0, 100)
+
+
+def test_sample_declaration_lines() -> None:
+    lines = {(d.kind, d.name): d.line for d in load_scenario(SAMPLE).declarations}
+    assert lines[("state", "no_intrusion")] == 9
+    assert lines[("state", "intrusion")] == 10
+    assert lines[("state", "terminal")] == 11
+    assert lines[("action", "continue")] == 13
+    assert lines[("action", "stop")] == 14
+    assert lines[("observation_component", "alerts")] == 19
 
 
 @pytest.mark.skipif(
