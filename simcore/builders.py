@@ -16,6 +16,10 @@ from scipy.stats import betabinom
 IP_STATES = ("no_intrusion", "intrusion", "terminal")
 IP_ACTIONS = ("continue", "stop")
 IP_ATTACKER_ACTIONS = ("continue", "attack")
+IP_PARAMETERS = (
+    "stops", "R_SLA", "R_INT", "R_COST", "R_ST", "attacker_start_probability",
+    "observation_model", "terminal_observation", "done_delay",
+)  # fmt: skip
 
 
 class BuilderError(ValueError):
@@ -51,6 +55,10 @@ def _number(params: dict[str, Any], key: str, default: float) -> float:
     return float(value)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _observation_row(
     spec: Any, state: str, n: int, key: str = "observation_model"
 ) -> np.ndarray:
@@ -67,11 +75,19 @@ def _observation_row(
                 f"{key}.{state} must be {{alpha: A, beta: B}} for kind beta-binomial",
                 key,
             )
-        alpha, beta = float(entry["alpha"]), float(entry["beta"])
+        alpha, beta = entry["alpha"], entry["beta"]
+        if not (_is_number(alpha) and _is_number(beta)):
+            raise BuilderError(
+                f"{key}.{state}: alpha and beta must be numbers, "
+                f"got {alpha!r} and {beta!r}",
+                key,
+            )
         if alpha <= 0 or beta <= 0:
             raise BuilderError(f"{key}.{state}: alpha and beta must be positive", key)
         return betabinom(n=n, a=alpha, b=beta).pmf(np.arange(n + 1))
     if kind == "table":
+        if not isinstance(entry, list) or not all(_is_number(v) for v in entry):
+            raise BuilderError(f"{key}.{state} must be a list of probabilities", key)
         row = np.asarray(entry, dtype=float)
         if row.shape != (n + 1,):
             raise BuilderError(
@@ -98,6 +114,11 @@ def intrusion_prevention(params: dict[str, Any], observation_values: int) -> Bui
     alert counts 0..99 when the terminal state emits the largest count, 101 when it
     emits a value of its own (`terminal_observation: separate`).
     """
+    for key in params:
+        if key not in IP_PARAMETERS:
+            raise BuilderError(
+                f"unknown parameter {key!r}; known: {', '.join(IP_PARAMETERS)}", key
+            )
     stops = params.get("stops", 3)
     if isinstance(stops, bool) or not isinstance(stops, int) or stops < 1:
         raise BuilderError(f"stops must be an integer >= 1, got {stops!r}", "stops")

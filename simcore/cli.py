@@ -45,13 +45,15 @@ def run_episodes(args: argparse.Namespace) -> int:
         write_recording(Path(args.record), recorded)
 
     values = np.asarray(returns, dtype=float)
+    ci95 = confidence_interval(values)
     result = {
         "scenario": str(args.scenario),
         "policy": policy.name,
         "episodes": args.episodes,
         "seed": args.seed,
         "mean_return": float(values.mean()),
-        "ci95": confidence_interval(values),
+        # JSON has no NaN: one episode has no confidence interval, so null.
+        "ci95": ci95 if np.isfinite(ci95) else None,
         "std_return": float(values.std(ddof=1)) if values.size > 1 else 0.0,
         "mean_length": float(np.mean(lengths)),
     }
@@ -63,7 +65,8 @@ def run_episodes(args: argparse.Namespace) -> int:
         print(f"scenario     {result['scenario']}")
         print(f"policy       {result['policy']}")
         print(f"episodes     {args.episodes} (seed {args.seed})")
-        print(f"mean return  {result['mean_return']:.4f} ± {result['ci95']:.4f} (95% CI)")
+        spread = "" if result["ci95"] is None else f" ± {result['ci95']:.4f} (95% CI)"
+        print(f"mean return  {result['mean_return']:.4f}{spread}")
         print(f"mean length  {result['mean_length']:.2f} steps")
         if args.record:
             print(f"recorded to  {args.record}")

@@ -59,9 +59,10 @@ def smooth_threshold(b: float, theta: float, steepness: float = THRESHOLD_STEEPN
     Evaluated in log space, so b = 0 gives 0 and b = 1 gives 1 exactly.
     """
     theta = min(max(theta, 1e-12), 1.0 - 1e-12)
+    # logit(b) - logit(θ): grouped so that b == θ gives exactly 0 and P(stop) = 0.5.
     with np.errstate(divide="ignore"):
         log_ratio = (
-            np.log(b) + np.log1p(-theta) - np.log(theta) - np.log1p(-b)
+            (np.log(b) - np.log1p(-b)) - (np.log(theta) - np.log1p(-theta))
             if 0.0 < b < 1.0
             else (np.inf if b >= 1.0 else -np.inf)
         )

@@ -136,6 +136,10 @@ def read_trace(path: Path, model: POMDP) -> list[RecordedEpisode]:
     for episode in episodes:
         if episode.kind == "episode" and not episode.steps:
             raise RecordingError(f"{path}: an episode has a header but no steps")
+        if episode.kind == "observations" and not episode.observations:
+            raise RecordingError(
+                f"{path}: an observation trace has a header but no steps"
+            )
     return episodes
 
 
@@ -175,6 +179,12 @@ def _read_record(
 ) -> None:
     where = f"{path}:{number}"
     if episode.observations is not None:
+        t, count = record.get("t"), len(episode.observations)
+        if isinstance(t, bool) or not isinstance(t, int) or t != count:
+            raise RecordingError(
+                f"{where}: expected step t={count}, got t={t!r}; "
+                "number the steps 0, 1, 2, ... without gaps"
+            )
         o = record.get("o")
         if isinstance(o, bool) or not isinstance(o, int) or not 0 <= o < model.num_observations:
             raise RecordingError(
@@ -210,5 +220,8 @@ def _read_record(
             f"{where}: 'b' needs {len(model.states)} values and 'pi' {len(model.actions)}"
         )
     if step.t != len(episode.steps):
-        raise RecordingError(f"{where}: step t={step.t} follows t={len(episode.steps) - 1}")
+        raise RecordingError(
+            f"{where}: expected step t={len(episode.steps)}, got t={step.t}; "
+            "number the steps 0, 1, 2, ... without gaps"
+        )
     episode.steps.append(step)

@@ -50,7 +50,9 @@ class _Reader:
         items = self.document.get(key)
         if items is None:
             if required:
-                raise self.error(f"missing '{key}:' list", 1)
+                raise self.error(
+                    f"missing '{key}:' list; declare one name per line under it", 1
+                )
             return []
         if not isinstance(items, LineList) or not items:
             raise self.error(f"'{key}' must be a non-empty list", self.line_of(key))
@@ -72,7 +74,10 @@ class _Reader:
                     line,
                 )
             if name in seen:
-                raise self.error(f"{key} name {name!r} is declared twice", line)
+                raise self.error(
+                    f"{key} name {name!r} is declared twice; give each a unique name",
+                    line,
+                )
             if not isinstance(options, dict):
                 raise self.error(f"the options of {name!r} must be a mapping", line)
             seen.add(name)
@@ -115,8 +120,20 @@ class _Reader:
                     f"low <= high",
                     line,
                 )
-            return ObservationComponent(name, bounds[1] - bounds[0] + 1, bounds[0])
+            width = options.get("bin_width", 1)
+            if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+                raise self.error(
+                    f"observation {name!r}: bin_width must be a positive integer, "
+                    f"got {width!r}",
+                    line,
+                )
+            size = bounds[1] - bounds[0] + 1
+            return ObservationComponent(name, size, bounds[0], bin_width=width)
         if "values" in options:
+            if "bin_width" in options:
+                raise self.error(
+                    f"observation {name!r}: bin_width needs 'range', not 'values'", line
+                )
             values = options["values"]
             if not isinstance(values, list) or not values:
                 raise self.error(f"observation {name!r}: values must be a list", line)
@@ -145,7 +162,10 @@ def load_scenario(path: str | Path) -> POMDP:
     try:
         document = load_yaml_with_lines(path)
     except YamlError as error:
-        raise ScenarioError(str(error)) from None
+        # The message already starts with path:line; keep both for the caller.
+        scenario_error = ScenarioError(str(error))
+        scenario_error.path, scenario_error.line = error.path, error.line
+        raise scenario_error from None
     if not isinstance(document, LineDict):
         raise ScenarioError("a scenario must be a YAML mapping", path, 1)
     reader = _Reader(path, document)
@@ -191,9 +211,21 @@ def _build(reader: _Reader) -> POMDP:
     if "builder" in reader.document:
         fields = _from_builder(reader, states, actions, attacker_actions, num_observations)
     else:
+        for key in ("attacker_actions", "attacker"):
+            if key in reader.document:
+                raise reader.error(
+                    f"'{key}' needs a builder: explicit tensors describe a POMDP "
+                    "without an attacker, so fold the attacker into 'transition' "
+                    "and 'reward'",
+                    reader.line_of(key),
+                )
         fields = _from_tensors(reader, states, actions, num_observations)
 
     discount = reader.number("discount", 1.0)
+    if not 0.0 < discount <= 1.0:
+        raise reader.error(
+            f"'discount' must be in (0, 1], got {discount}", reader.line_of("discount")
+        )
     max_steps = reader.number("max_steps", None, int)
     if max_steps is not None and max_steps < 1:
         raise reader.error("'max_steps' must be at least 1", reader.line_of("max_steps"))
@@ -253,7 +285,8 @@ def _from_builder(
         if declared_names != names:
             raise reader.error(
                 f"builder {spec['name']} defines {key} {list(names)} in this order, "
-                f"but the scenario declares {list(declared_names)}",
+                f"but the scenario declares {list(declared_names)}; declare the "
+                "builder's names in its order",
                 reader.line_of(key),
             )
     return {
@@ -307,7 +340,9 @@ def _from_tensors(
     uses_stop = [i for i, (_, options, _) in enumerate(actions) if options.get("uses_stop")]
     if uses_stop:
         raise reader.error(
-            "stop counters are only supported through a builder", actions[uses_stop[0]][2]
+            "stop counters are only supported through a builder; use "
+            "'builder: {name: intrusion-prevention}' or remove 'uses_stop'",
+            actions[uses_stop[0]][2],
         )
     return {
         "states": tuple(state_names),
@@ -352,7 +387,10 @@ def _row(
 ) -> np.ndarray:
     line = section.lines.get(key, section.line)
     if key not in section:
-        raise reader.error(f"{where} has no row for {key!r}", section.line)
+        raise reader.error(
+            f"{where} has no row for {key!r}; give one row per declared name",
+            section.line,
+        )
     values = section[key]
     if not isinstance(values, list) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) for v in values

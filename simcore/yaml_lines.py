@@ -38,7 +38,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
             )
         if key in result:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
+                None,
+                None,
+                f"duplicate key {key!r}; remove or rename one of them",
+                key_node.start_mark,
             )
         result[key] = loader.construct_object(value_node, deep=True)
         result.lines[key] = key_node.start_mark.line + 1
@@ -61,7 +64,12 @@ _LineLoader.add_constructor(
 
 
 class YamlError(ValueError):
-    """A YAML syntax error, with the file and line."""
+    """A YAML syntax error; the message starts with `path:line:`."""
+
+    def __init__(self, message: str, path: Path | None = None, line: int | None = None):
+        super().__init__(message)
+        self.path = path
+        self.line = line
 
 
 def load_yaml_with_lines(path: Path) -> Any:
@@ -72,13 +80,18 @@ def load_yaml_with_lines(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise YamlError(f"{path}: not UTF-8 text ({error})") from None
+        raise YamlError(f"{path}: not UTF-8 text ({error})", path) from None
     try:
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else "?"
         problem = error.problem or error.context or "invalid YAML"
-        raise YamlError(f"{path}:{line}: {problem}") from None
+        if error.problem and error.context and error.context_mark is not None:
+            # An unclosed bracket is found lines later; name where it was opened.
+            problem += f" ({error.context} on line {error.context_mark.line + 1})"
+        if mark is None:
+            raise YamlError(f"{path}: {problem}", path) from None
+        line = mark.line + 1
+        raise YamlError(f"{path}:{line}: {problem}", path, line) from None
     except yaml.YAMLError as error:
-        raise YamlError(f"{path}: {error}") from None
+        raise YamlError(f"{path}: {error}", path) from None
