@@ -11,8 +11,11 @@ fire on security events. Nothing here knows the Debug Adapter Protocol.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import numpy as np
 
 from adapter.expressions import (
     EvaluationError,
@@ -100,8 +103,13 @@ def step_environment(model: POMDP, step: Step) -> dict[str, Any]:
         if step.observation is None:
             env["o."] = [None] * len(components)
         else:
-            values = model.observation_values(step.observation)
-            env["o."] = [values[c.name] for c in components]
+            # Expressions compare numbers: a component of named values gives its index.
+            sizes = [c.size for c in components]
+            indices = np.unravel_index(step.observation, sizes)
+            env["o."] = [
+                c.value(int(i)) if c.labels is None else int(i)
+                for c, i in zip(components, indices)
+            ]
     return env
 
 
@@ -152,6 +160,8 @@ class BreakpointSet:
         self.functions: list[Breakpoint] = []
         self.filters: list[EventFilter] = []
         self._next_id = 1
+        # Episodes run on their own threads and share the hit counts.
+        self._check_lock = threading.Lock()
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -216,7 +226,11 @@ class BreakpointSet:
                 compiled[key] = compile_option(spec[key])
             except ExpressionError as error:
                 breakpoint.verified = False
-                breakpoint.message = f"invalid {name}: {error}"
+                message = str(error)
+                # Hit condition errors already start with "invalid hit condition".
+                if not message.startswith(f"invalid {name}"):
+                    message = f"invalid {name}: {message}"
+                breakpoint.message = message
                 return breakpoint
         breakpoint.condition = compiled.get("condition")
         breakpoint.hit_condition = compiled.get("hitCondition")
@@ -254,11 +268,15 @@ class BreakpointSet:
 
         Logpoints that match print their message and do not stop.
         """
+        with self._check_lock:
+            return self._check(steps, index)
+
+    def _check(self, steps: list[Step], index: int) -> Hit | None:
         step = steps[index]
         env = step_environment(self.model, step)
         hit_ids = []
         for breakpoint in self.source:
-            if breakpoint.verified and declaration_matches(breakpoint.declaration, step):
+            if breakpoint.verified and self._located(breakpoint, step):
                 if breakpoint.declaration.kind == "action":
                     env["p"] = float(step.action_probs[breakpoint.declaration.index])
                 if self._fires(breakpoint, env):
@@ -280,6 +298,19 @@ class BreakpointSet:
             ):
                 return Hit("exception", description, filter_id=event_filter.id)
         return None
+
+    @staticmethod
+    def _located(breakpoint: Breakpoint, step: Step) -> bool:
+        """Return whether a scenario-line breakpoint applies to `step`.
+
+        An action line with a condition applies to every step, so `p > 0.8` stops
+        where the policy's probability of that action first exceeds 0.8, whichever
+        action was sampled; without a condition it applies where that action is
+        chosen.
+        """
+        if breakpoint.declaration.kind == "action" and breakpoint.condition is not None:
+            return True
+        return declaration_matches(breakpoint.declaration, step)
 
     def _fires(self, breakpoint: Breakpoint, env: dict[str, Any]) -> bool:
         if breakpoint.condition is not None and not self._truthy(

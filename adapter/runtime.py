@@ -171,13 +171,13 @@ class Runtime:
         """Continue until a breakpoint fires, the episode ends or a pause is requested.
 
         With `until_stop_action`, also stop after the next step whose action is a stop
-        (the end of the current stage: one stop fewer is left).
+        (the end of the current stage: one stop fewer is left). A pause request
+        stops the run and is cleared.
         """
-        episode.pause_requested.clear()
         stop_action = self.model.stop_action
         while True:
             if episode.pause_requested.is_set():
-                return Stop("pause", f"paused at t={episode.current.t}", [])
+                return self._pause_stop(episode)
             if not episode.advance():
                 return self._end_stop(episode)
             hit = self.breakpoints.check(episode.steps, episode.cursor)
@@ -197,10 +197,9 @@ class Runtime:
 
     def run_backward(self, episode: EpisodeRun) -> Stop:
         """Run back in time to the previous step where a breakpoint fires, or to t=0."""
-        episode.pause_requested.clear()
         while episode.cursor > 0:
             if episode.pause_requested.is_set():
-                return Stop("pause", f"paused at t={episode.current.t}", [])
+                return self._pause_stop(episode)
             episode.cursor -= 1
             hit = self.breakpoints.check(episode.steps, episode.cursor)
             if hit is not None:
@@ -211,13 +210,20 @@ class Runtime:
         """Jump to step t, playing the steps up to it without checking breakpoints."""
         if t < 0:
             raise ValueError(f"step {t} is before the first step (t=0)")
+        start = episode.cursor
         while episode.cursor < t:
             if not episode.advance():
-                raise ValueError(
-                    f"the episode ends at t={episode.current.t}; cannot go to t={t}"
-                )
+                end = episode.current.t
+                # A failed goto leaves the user at the step they were at.
+                episode.cursor = start
+                raise ValueError(f"the episode ends at t={end}; cannot go to t={t}")
         episode.cursor = t
         return Stop("goto", f"t={t}", [])
+
+    @staticmethod
+    def _pause_stop(episode: EpisodeRun) -> Stop:
+        episode.pause_requested.clear()
+        return Stop("pause", f"paused at t={episode.current.t}", [])
 
     def _end_stop(self, episode: EpisodeRun) -> Stop:
         if episode.error:

@@ -97,6 +97,16 @@ class Session:
     def on_launch(self, args: Arguments) -> Deferred:
         if self.runtime is not None:
             raise RequestError("this session has already launched")
+        try:
+            return self._launch_runtime(args)
+        except RequestError as error:
+            # setBreakpoints requests that waited for the launch get its error.
+            for _, deferred in self._pending_breakpoints:
+                deferred.reject(f"no breakpoints: {error.message}")
+            self._pending_breakpoints.clear()
+            raise
+
+    def _launch_runtime(self, args: Arguments) -> Deferred:
         self._configure_log_file(args.get_str("logFile", None))
         scenario = args.get_str("scenario", None)
         if not scenario:
@@ -130,10 +140,17 @@ class Session:
         with self._lock:
             self.runtime = runtime
             self.evaluator = Evaluator(model, self.formatter)
+        # One worker per episode, so a long run of one episode never delays another.
+        self._worker = ThreadPoolExecutor(
+            max_workers=len(runtime.episodes), thread_name_prefix="pomdb-run"
+        )
         source = f"replaying {trace}" if trace else f"{episodes} episode(s), seed {seed}"
         self._output(f"pomdb: {model.name} under {policy.name}, {source}\n")
         for pending_args, deferred in self._pending_breakpoints:
-            deferred.resolve(self._set_breakpoints(pending_args))
+            try:
+                deferred.resolve(self._set_breakpoints(pending_args))
+            except RequestError as error:
+                deferred.reject(error)
         self._pending_breakpoints.clear()
         self._launch = Deferred()
         return self._launch
@@ -357,12 +374,15 @@ class Session:
         self.connection.after_response(lambda: self._run(episode, action))
 
     def _run(self, episode: EpisodeRun, action: Callable[[EpisodeRun], Stop]) -> None:
+        # A pause that arrived after the previous run had stopped is stale.
+        episode.pause_requested.clear()
         self._running.add(episode.id)
 
+        # The run holds no session lock, so requests about other episodes, new
+        # breakpoints and pause are served while it plays.
         def play() -> None:
             try:
-                with self._lock:
-                    stop = action(episode)
+                stop = action(episode)
             except Exception as error:  # reported to the user, the session goes on
                 logger.exception("episode %d: run failed", episode.id)
                 stop = Stop("exception", f"internal error: {error}", [])
@@ -406,7 +426,7 @@ class Session:
         context = args.get_str("context", "repl")
         frame = args.get_int("frameId", None)
         if frame is None:
-            episode = self._episode(min(self.runtime.episodes))
+            episode = self._stopped_episode(min(self.runtime.episodes))
             t = episode.cursor
         else:
             episode, t = self._frame_step(frame)
@@ -436,6 +456,8 @@ class Session:
         self.connection.close()
 
     def connection_lost(self, error: Exception | None) -> None:
+        for episode in self.runtime.episodes.values() if self.runtime else []:
+            episode.pause_requested.set()
         self._worker.shutdown(wait=False, cancel_futures=True)
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
@@ -480,8 +502,11 @@ class Session:
 
     def _frame_step(self, frame: int) -> tuple[EpisodeRun, int]:
         episode_id, t = split_frame_id(frame)
-        episode = self._stopped_episode(episode_id) if frame > 0 else None
-        if episode is None or t > episode.cursor:
+        runtime = self._require_runtime()
+        if frame < 1 or episode_id not in runtime.episodes:
+            raise RequestError(f"unknown frameId {frame}")
+        episode = self._stopped_episode(episode_id)
+        if t > episode.cursor:
             raise RequestError(f"unknown frameId {frame}")
         return episode, t
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -76,10 +77,13 @@ class TerminalDebugger:
                                     "linesStartAt1": True, "columnsStartAt1": True})  # fmt: skip
         launch_seq = self.client.send_request("launch", arguments)
         self.client.wait_event("initialized")
-        self.request("configurationDone")
-        response = self.client.wait_response(launch_seq)
-        if not response["success"]:
-            raise DebugError(response.get("message", "launch failed"))
+        done_seq = self.client.send_request("configurationDone")
+        # A failed launch returns its error response at once, so configurationDone
+        # fails too. The launch error names the cause, so it is checked first.
+        for seq, command in ((launch_seq, "launch"), (done_seq, "configurationDone")):
+            response = self.client.wait_response(seq)
+            if not response["success"]:
+                raise DebugError(response.get("message", f"{command} failed"))
         self._print_outputs()
         self.request("threads")
         self._wait_stop()
@@ -258,9 +262,7 @@ class TerminalDebugger:
         return True
 
     def _wait_stop(self) -> None:
-        event = self.client.wait_event(
-            "stopped", predicate=lambda m: m["body"].get("threadId") == self.thread
-        )
+        event = self._next_stopped_event()
         self._print_outputs()
         body = event["body"]
         reason = body["reason"]
@@ -270,6 +272,19 @@ class TerminalDebugger:
             reason += f" ({body['text']})"
         self.print(f"stopped: {reason}: {body.get('description', '')}")
         self._print_step()
+
+    def _next_stopped_event(self) -> dict[str, Any]:
+        """Wait for the thread's next stop, as long as the run takes; Ctrl-C pauses."""
+        while True:
+            try:
+                return self.client.wait_event(
+                    "stopped",
+                    timeout=threading.TIMEOUT_MAX,
+                    predicate=lambda m: m["body"].get("threadId") == self.thread,
+                )
+            except KeyboardInterrupt:
+                self.print("pausing the run")
+                self.client.send_request("pause", {"threadId": self.thread})
 
     def _print_outputs(self) -> None:
         outputs = self.client.events("output")

@@ -9,6 +9,9 @@ from simcore.model import POMDP
 
 SCOPES = ("Belief", "Observation", "Policy", "Hidden", "Reward")
 
+# Value of the hidden state and attacker action when replaying observations.
+HIDDEN_VALUE = "unknown (replayed observations)"
+
 
 class Formatter:
     """Formats values so that a reader can compare them at a glance."""
@@ -82,10 +85,9 @@ def scope_variables(
             variables.append(_variable("stops left", str(step.stops_left), "int", "l"))
         return variables
     if scope == "Hidden":
-        hidden = "unknown (replayed observations)"
-        state = hidden if step.state is None else model.states[step.state]
+        state = HIDDEN_VALUE if step.state is None else model.states[step.state]
         attacker = (
-            hidden
+            HIDDEN_VALUE
             if step.attacker_action is None
             else model.attacker_actions[step.attacker_action]
         )

@@ -10,7 +10,7 @@ from simcore.model import POMDP
 from adapter.breakpoints import step_environment, symbol_table
 from adapter.expressions import EvaluationError, Expression, ExpressionError, compile_expression
 from adapter.protocol import RequestError
-from adapter.variables import Formatter
+from adapter.variables import HIDDEN_VALUE, Formatter, observation_label
 
 # Compiled expressions kept per session, so a watch is parsed once.
 _CACHE_SIZE = 256
@@ -24,6 +24,17 @@ class Evaluator:
         self.formatter = formatter
         self.symbols = symbol_table(model)
         self._compiled: dict[str, Expression] = {}
+        self._probabilities = {f"b.{name}" for name in model.states} | {
+            f"pi.{name}" for name in model.actions
+        }
+        self._names: dict[str, tuple[str, ...]] = {
+            "state": model.states,
+            "action": model.actions,
+            "attacker_action": model.attacker_actions,
+        }
+        for component in model.observation_components:
+            if component.labels is not None:
+                self._names[f"o.{component.name}"] = component.labels
 
     def evaluate(self, text: str, step: Step, context: str) -> dict[str, Any]:
         """Return the body of an evaluate response for `text` at `step`."""
@@ -64,12 +75,22 @@ class Evaluator:
         return {"result": label, "variablesReference": 0, "type": "probability"}
 
     def _format(self, text: str, value: object) -> str:
+        # The evaluateName of a variable shows the same text as the variable.
+        name = "".join(text.split())
         if value is None:
+            if name == "o":
+                return observation_label(self.model, None)
+            if name in ("state", "attacker_action"):
+                return HIDDEN_VALUE
+            if name in ("reward", "ret"):
+                return self.formatter.number(None)
             return "null (unknown at this step)"
-        name = text.strip()
         if isinstance(value, int) and not isinstance(value, bool):
-            names = {"state": self.model.states, "action": self.model.actions,
-                     "attacker_action": self.model.attacker_actions}.get(name)  # fmt: skip
+            if name == "o":
+                return observation_label(self.model, value)
+            names = self._names.get(name)
             if names is not None:
                 return names[value]
+        if isinstance(value, float) and name in self._probabilities:
+            return self.formatter.probability(value)
         return self.formatter.number(value)  # type: ignore[arg-type]
