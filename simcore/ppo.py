@@ -1,0 +1,319 @@
+"""Proximal policy optimisation (PPO, clipped objective) for a defender policy.
+
+The trainer reads top to bottom: hyperparameters, networks, then per update the
+rollout, the advantage estimate (GAE) and the optimisation epochs. The actor is
+`simcore.neural.make_network` over `simcore.neural.features`, so the trained network
+saves and loads as a `NeuralPolicy`. The critic is a second network of the same shape
+with one output.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import torch
+from torch import nn
+
+from simcore.model import POMDP
+from simcore.neural import feature_size, make_network
+from simcore.ppo_config import PPOConfig
+from simcore.vector_env import VectorEnv, sample_rows
+
+logger = logging.getLogger(__name__)
+
+METRIC_KEYS = (
+    "charts/episodic_return",
+    "charts/episodic_length",
+    "charts/learning_rate",
+    "charts/steps_per_second",
+    "losses/policy_loss",
+    "losses/value_loss",
+    "losses/entropy",
+    "losses/approx_kl",
+    "losses/clipfrac",
+    "losses/explained_variance",
+)
+
+
+def compute_gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    dones: np.ndarray,
+    next_values: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the GAE advantages and the value targets (advantages + values).
+
+    `rewards`, `values` and `dones` have shape (T, N). `dones[t]` is true when step t
+    ended its episode, so nothing after it is bootstrapped. `next_values` (N,) are the
+    critic's values of the states after the last step.
+    """
+    advantages = np.zeros_like(rewards)
+    last = np.zeros_like(next_values)
+    for t in reversed(range(rewards.shape[0])):
+        following = next_values if t == rewards.shape[0] - 1 else values[t + 1]
+        not_done = 1.0 - dones[t]
+        delta = rewards[t] + gamma * following * not_done - values[t]
+        last = delta + gamma * gae_lambda * not_done * last
+        advantages[t] = last
+    return advantages, advantages + values
+
+
+def _initialise(network: nn.Sequential, output_gain: float) -> nn.Sequential:
+    """Set orthogonal weights (gain sqrt 2, `output_gain` at the output), zero bias."""
+    layers = [layer for layer in network if isinstance(layer, nn.Linear)]
+    for layer in layers:
+        gain = output_gain if layer is layers[-1] else math.sqrt(2.0)
+        nn.init.orthogonal_(layer.weight, gain)
+        nn.init.zeros_(layer.bias)
+    return network
+
+
+def make_actor_critic(
+    model: POMDP, config: PPOConfig
+) -> tuple[nn.Sequential, nn.Sequential]:
+    """Return a fresh actor and critic, initialised from `config.seed`."""
+    hidden, inputs = list(config.hidden), feature_size(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        actor = make_network(inputs, len(model.actions), hidden, config.activation)
+        critic = make_network(inputs, 1, hidden, config.activation)
+        # A near-zero output layer starts the actor close to the uniform policy.
+        return _initialise(actor, 0.01), _initialise(critic, 1.0)
+
+
+@dataclass
+class TrainingResult:
+    """A trained actor and critic with the run's figures."""
+
+    actor: nn.Sequential
+    critic: nn.Sequential
+    global_step: int
+    seconds: float
+    history: list[dict[str, float]]
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.global_step / self.seconds if self.seconds > 0 else math.nan
+
+
+class _MetricsWriter:
+    """Writes one CSV row per update: global_step, then the METRIC_KEYS."""
+
+    def __init__(self, path: Path | None):
+        self._file = None
+        if path is not None:
+            self._file = path.open("w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["global_step", *METRIC_KEYS])
+
+    def write(self, row: dict[str, float]) -> None:
+        if self._file is not None:
+            self._writer.writerow(
+                [int(row["global_step"])] + [row[k] for k in METRIC_KEYS]
+            )
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def train(
+    model: POMDP,
+    config: PPOConfig,
+    metrics_path: Path | None = None,
+    progress: TextIO | None = None,
+) -> TrainingResult:
+    """Train a defender policy for `model` with PPO and return the networks.
+
+    Writes one CSV row of metrics per update to `metrics_path` and progress lines
+    (steps per second, mean return) to `progress` when they are given.
+    """
+    config.validate()
+    previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(config.threads)
+    torch.use_deterministic_algorithms(True)
+    metrics = _MetricsWriter(metrics_path)
+    try:
+        return _train(model, config, metrics, progress)
+    finally:
+        metrics.close()
+        torch.set_num_threads(previous_threads)
+        torch.use_deterministic_algorithms(previous_deterministic)
+
+
+def _train(
+    model: POMDP, config: PPOConfig, metrics: _MetricsWriter, progress: TextIO | None
+) -> TrainingResult:
+    gamma = model.discount if config.gamma is None else config.gamma
+    seeds = np.random.SeedSequence(config.seed).spawn(2)
+    env = VectorEnv(model, config.num_envs, seeds[0])
+    rng = np.random.Generator(np.random.PCG64(seeds[1]))
+    actor, critic = make_actor_critic(model, config)
+    parameters = [*actor.parameters(), *critic.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, eps=1e-5)
+    logger.info("training PPO for %d steps on %s", config.total_timesteps, model.name)
+
+    # Rollout storage, (num_steps, num_envs) per quantity
+    T, N = config.num_steps, config.num_envs
+    inputs = torch.zeros((T, N, feature_size(model)))
+    actions = np.zeros((T, N), dtype=np.int64)
+    log_probs = torch.zeros((T, N))
+    rewards = np.zeros((T, N))
+    dones = np.zeros((T, N))
+    values = np.zeros((T, N))
+
+    next_features = env.features()
+    global_step, start, history = 0, time.perf_counter(), []
+    for update in range(config.num_updates):
+        if config.anneal_lr:
+            fraction = 1.0 - update / config.num_updates
+            optimizer.param_groups[0]["lr"] = fraction * config.learning_rate
+        episode_returns: list[float] = []
+        episode_lengths: list[float] = []
+
+        # Rollout: sample actions by inverse CDF from the actor's probabilities
+        for t in range(T):
+            inputs[t] = torch.as_tensor(next_features, dtype=torch.float32)
+            with torch.no_grad():
+                logits = actor(inputs[t])
+                values[t] = critic(inputs[t]).squeeze(-1).numpy()
+            probabilities = torch.softmax(logits, dim=-1).double().numpy()
+            chosen = sample_rows(np.cumsum(probabilities, axis=1), rng.random(N))
+            actions[t] = chosen
+            log_probs[t] = torch.log_softmax(logits, dim=-1)[
+                torch.arange(N), torch.as_tensor(chosen)
+            ]
+
+            step = env.step(chosen)
+            rewards[t] = step.rewards
+            dones[t] = step.dones
+            if step.truncated.any():
+                # The step limit cut these episodes: bootstrap the value they had left.
+                cut = torch.as_tensor(
+                    step.final_features[step.truncated], dtype=torch.float32
+                )
+                with torch.no_grad():
+                    rewards[t, step.truncated] += (
+                        gamma * critic(cut).squeeze(-1).numpy()
+                    )
+            next_features = step.features
+            episode_returns += step.returns.tolist()
+            episode_lengths += step.lengths.tolist()
+            global_step += N
+
+        # Advantage estimate: bootstrap the value of the state after the rollout
+        with torch.no_grad():
+            last = torch.as_tensor(next_features, dtype=torch.float32)
+            next_values = critic(last).squeeze(-1).numpy()
+        advantages, targets = compute_gae(
+            rewards, values, dones, next_values, gamma, config.gae_lambda
+        )
+
+        # Flatten the batch
+        b_inputs = inputs.reshape(-1, inputs.shape[-1])
+        b_actions = torch.as_tensor(actions.reshape(-1))
+        b_log_probs = log_probs.reshape(-1)
+        b_advantages = torch.as_tensor(advantages.reshape(-1), dtype=torch.float32)
+        b_targets = torch.as_tensor(targets.reshape(-1), dtype=torch.float32)
+
+        # Optimise the actor and the critic on shuffled minibatches
+        clip_fractions = []
+        for _ in range(config.update_epochs):
+            order = torch.as_tensor(rng.permutation(config.batch_size))
+            for first in range(0, config.batch_size, config.minibatch_size):
+                index = order[first : first + config.minibatch_size]
+                log_all = torch.log_softmax(actor(b_inputs[index]), dim=-1)
+                new_log_probs = log_all.gather(1, b_actions[index, None]).squeeze(1)
+                entropy = -(log_all.exp() * log_all).sum(dim=1).mean()
+                log_ratio = new_log_probs - b_log_probs[index]
+                ratio = log_ratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1.0) - log_ratio).mean()
+                    clipped = (ratio - 1.0).abs() > config.clip_coef
+                    clip_fractions.append(clipped.float().mean().item())
+
+                mb_advantages = b_advantages[index]
+                if config.normalize_advantages:
+                    spread = mb_advantages.std() + 1e-8
+                    mb_advantages = (mb_advantages - mb_advantages.mean()) / spread
+
+                # Policy loss: the clipped surrogate objective, negated
+                low, high = 1.0 - config.clip_coef, 1.0 + config.clip_coef
+                policy_loss = torch.max(
+                    -mb_advantages * ratio,
+                    -mb_advantages * torch.clamp(ratio, low, high),
+                ).mean()
+
+                # Value loss
+                new_values = critic(b_inputs[index]).squeeze(-1)
+                value_loss = 0.5 * ((new_values - b_targets[index]) ** 2).mean()
+
+                loss = (
+                    policy_loss
+                    - config.ent_coef * entropy
+                    + config.vf_coef * value_loss
+                )
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(parameters, config.max_grad_norm)
+                optimizer.step()
+
+        # Record the update's metrics
+        seconds = time.perf_counter() - start
+        target_variance = np.var(targets)
+        row = {
+            "global_step": float(global_step),
+            "charts/episodic_return": _mean(episode_returns),
+            "charts/episodic_length": _mean(episode_lengths),
+            "charts/learning_rate": optimizer.param_groups[0]["lr"],
+            "charts/steps_per_second": global_step / seconds,
+            "losses/policy_loss": policy_loss.item(),
+            "losses/value_loss": value_loss.item(),
+            "losses/entropy": entropy.item(),
+            "losses/approx_kl": approx_kl.item(),
+            "losses/clipfrac": float(np.mean(clip_fractions)),
+            "losses/explained_variance": (
+                math.nan
+                if target_variance == 0
+                else float(1.0 - np.var(targets - values) / target_variance)
+            ),
+        }
+        history.append(row)
+        metrics.write(row)
+        _report(progress, update, config.num_updates, row)
+
+    seconds = time.perf_counter() - start
+    logger.info("trained %d steps in %.1f s", global_step, seconds)
+    return TrainingResult(actor.eval(), critic.eval(), global_step, seconds, history)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+def _report(progress: TextIO | None, update: int, updates: int, row: dict) -> None:
+    """Print about twenty progress lines per run, and always the last update's."""
+    if progress is None:
+        return
+    every = max(1, updates // 20)
+    if (update + 1) % every and update + 1 != updates:
+        return
+    print(
+        f"update {update + 1}/{updates}  step {int(row['global_step'])}  "
+        f"{row['charts/steps_per_second']:.0f} steps/s  "
+        f"mean return {row['charts/episodic_return']:.3f}  "
+        f"entropy {row['losses/entropy']:.3f}",
+        file=progress,
+        flush=True,
+    )
