@@ -8,8 +8,6 @@ can never run code when it is opened.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from simcore.files import atomic_write
 from simcore.model import POMDP
 from simcore.policies import POLICY_FORMAT, Policy, PolicyError
 
@@ -87,22 +86,9 @@ def save_neural_policy(
         "activation": activation,
         **(extra or {}),
     }
-    _atomic_write(weights, lambda f: torch.save(network.state_dict(), f))
+    atomic_write(weights, lambda f: torch.save(network.state_dict(), f))
     text = json.dumps(metadata, indent=2) + "\n"
-    _atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    atomic_write(path, lambda f: f.write(text.encode()))
 
 
 def load_neural_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> NeuralPolicy:

@@ -16,14 +16,14 @@ A trace of kind "observations" (from `pomdb import-alerts`) holds only observati
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterable
+from typing import IO, Any, BinaryIO, Iterable
 
 import numpy as np
 
 from simcore.episode import Step
+from simcore.files import atomic_write
 from simcore.model import POMDP
 
 TRACE_FORMAT = "pomdb-trace"
@@ -80,13 +80,14 @@ def write_episode(
 
 def write_recording(path: Path, episodes: list[tuple[dict[str, Any], list[dict]]]) -> None:
     """Write header/step records to `path` atomically (a temporary file, then rename)."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
+
+    def write(out: BinaryIO) -> None:
         for head, records in episodes:
-            out.write(json.dumps(head) + "\n")
+            out.write((json.dumps(head) + "\n").encode("utf-8"))
             for record in records:
-                out.write(json.dumps(record) + "\n")
-    os.replace(temporary, path)
+                out.write((json.dumps(record) + "\n").encode("utf-8"))
+
+    atomic_write(path, write)
 
 
 @dataclass

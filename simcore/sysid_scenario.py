@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from simcore.files import atomic_write
 from simcore.model import ModelError
 from simcore.scenario import load_scenario
 from simcore.sysid_fit import FittedObservationModel
@@ -261,20 +261,8 @@ def write_scenario(out: Path, text: str) -> None:
     directory = out.parent if str(out.parent) else Path(".")
     if not directory.is_dir():
         raise FitError(f"{out}: directory {directory} not found")
-    handle = tempfile.NamedTemporaryFile(
-        "w",
-        encoding="utf-8",
-        dir=directory,
-        prefix=f".{out.name}.",
-        suffix=".tmp",
-        delete=False,
-    )
-    temporary = Path(handle.name)
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+
+    def check(temporary: Path) -> None:
         try:
             load_scenario(temporary)
         except ModelError as error:
@@ -282,8 +270,6 @@ def write_scenario(out: Path, text: str) -> None:
                 f"{out}: the generated scenario does not load, so nothing was "
                 f"written: {error}"
             ) from None
-        os.replace(temporary, out)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
+
+    atomic_write(out, lambda f: f.write(text.encode("utf-8")), check)
     logger.info("wrote scenario %s", out)
