@@ -83,23 +83,40 @@ def symbol_table(model: POMDP, with_p: bool = False) -> SymbolTable:
     return SymbolTable(scalars=scalars, namespaces=namespaces, constants=constants)
 
 
-def step_environment(model: POMDP, step: Step) -> dict[str, Any]:
-    """Return the values of a step's names, as the expression evaluator reads them."""
+# Step fields that expressions read under another name.
+_STEP_FIELDS = {
+    "t": "t",
+    "state": "state",
+    "o": "observation",
+    "action": "action",
+    "attacker_action": "attacker_action",
+    "reward": "reward",
+    "ret": "ret",
+    "l": "stops_left",
+}
+
+
+def step_environment(
+    model: POMDP, step: Step, names: frozenset[str] | None = None
+) -> dict[str, Any]:
+    """Return the values of a step's names, as the expression evaluator reads them.
+
+    With `names`, only those are filled in (the continue loop needs few of them).
+    """
+    wanted = _STEP_FIELDS.keys() if names is None else names
     env: dict[str, Any] = {
-        "t": step.t,
-        "state": step.state,
-        "o": step.observation,
-        "action": step.action,
-        "attacker_action": step.attacker_action,
-        "reward": step.reward,
-        "ret": step.ret,
-        "l": step.stops_left,
-        "b": step.belief.tolist(),
-        "pi": step.action_probs.tolist(),
-        "p": None,
+        name: getattr(step, _STEP_FIELDS[name])
+        for name in wanted
+        if name in _STEP_FIELDS
     }
+    env["p"] = None
+    if names is None or "b" in names:
+        env["b"] = step.belief.tolist()
+    if names is None or "pi" in names:
+        env["pi"] = step.action_probs.tolist()
     components = model.observation_components
-    if len(components) > 1 or components[0].name != "o":
+    has_members = len(components) > 1 or components[0].name != "o"
+    if has_members and (names is None or "o" in names):
         if step.observation is None:
             env["o."] = [None] * len(components)
         else:
@@ -159,6 +176,7 @@ class BreakpointSet:
         self.source: list[Breakpoint] = []
         self.functions: list[Breakpoint] = []
         self.filters: list[EventFilter] = []
+        self._names: frozenset[str] = frozenset({"t"})
         self._next_id = 1
         # Episodes run on their own threads and share the hit counts.
         self._check_lock = threading.Lock()
@@ -187,6 +205,7 @@ class BreakpointSet:
             )
             result.append(self._compile_options(breakpoint, spec, symbols))
         self.source = result
+        self._update_names()
         return result
 
     def set_function_breakpoints(self, specs: list[dict[str, Any]]) -> list[Breakpoint]:
@@ -204,6 +223,7 @@ class BreakpointSet:
                 )
             result.append(self._compile_options(breakpoint, spec, self.symbols))
         self.functions = result
+        self._update_names()
         return result
 
     def _compile_options(
@@ -261,7 +281,22 @@ class BreakpointSet:
                 continue
             enabled = [f for f in enabled if f.id != filter_id] + [event_filter]
         self.filters = enabled
+        self._update_names()
         return errors
+
+    def _update_names(self) -> None:
+        """Collect the step names that any condition, expression or logpoint reads."""
+        names = {"t"}
+        for breakpoint in self.source + self.functions:
+            for compiled in (
+                breakpoint.condition, breakpoint.expression, breakpoint.log_message
+            ):
+                if compiled is not None:
+                    names |= compiled.names
+        for event_filter in self.filters:
+            if event_filter.condition is not None:
+                names |= event_filter.condition.names
+        self._names = frozenset(names)
 
     def check(self, steps: list[Step], index: int) -> Hit | None:
         """Return why the run stops at `steps[index]`, or None to run on.
@@ -273,7 +308,7 @@ class BreakpointSet:
 
     def _check(self, steps: list[Step], index: int) -> Hit | None:
         step = steps[index]
-        env = step_environment(self.model, step)
+        env = step_environment(self.model, step, self._names)
         hit_ids = []
         for breakpoint in self.source:
             if breakpoint.verified and self._located(breakpoint, step):
@@ -335,7 +370,7 @@ class BreakpointSet:
         try:
             return bool(expression.evaluate(env))
         except EvaluationError as error:
-            self.output(f"t={env['t']}: cannot evaluate {expression.text!r}: {error}\n")
+            self.output(f"t={env.get('t')}: cannot evaluate {expression.text!r}: {error}\n")
             return False
 
     def _describe(self, hit_ids: list[int], step: Step) -> str:

@@ -183,12 +183,10 @@ class Runtime:
             hit = self.breakpoints.check(episode.steps, episode.cursor)
             if hit is not None:
                 return self._stop_from_hit(hit)
-            previous = episode.steps[episode.cursor - 1] if episode.cursor else None
-            if (
-                until_stop_action
-                and previous is not None
-                and previous.action == stop_action
-            ):
+            if not until_stop_action or episode.cursor == 0:
+                continue
+            previous = episode.steps[episode.cursor - 1]
+            if previous.action == stop_action:
                 return Stop(
                     "step",
                     f"t={episode.current.t}: after the stop at t={previous.t}",

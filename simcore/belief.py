@@ -38,13 +38,22 @@ def update(
     `stops_left` is the number of stops before `action` was taken (the counter the
     transition used). Raises ImpossibleObservation when the normaliser is zero.
     """
-    unnormalised = model.observation[:, observation] * predict(
-        model, belief, action, stops_left
-    )
-    total = unnormalised.sum()
+    return update_at_stage(model, belief, action, observation, model.stage(stops_left))
+
+
+def update_at_stage(
+    model: POMDP, belief: np.ndarray, action: int, observation: int, stage: int
+) -> np.ndarray:
+    """Return the Bayes update of `update`, given the tensor index `model.stage(l)`."""
+    # ndarray.dot and the builtin sum are several times faster than @ and
+    # ndarray.sum on the few states of a typical model.
+    unnormalised = belief.dot(model.marginal_transition[stage, action])
+    unnormalised *= model.observation_rows[observation]
+    total = sum(unnormalised.tolist())
     if not total > 0.0:
         raise ImpossibleObservation(observation, action, belief)
-    return unnormalised / total
+    unnormalised /= total
+    return unnormalised
 
 
 def observation_probability(

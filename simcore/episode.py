@@ -13,23 +13,27 @@ with reward 0, before it ends.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 from itertools import accumulate
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from simcore.belief import update
+from simcore.belief import update, update_at_stage
 from simcore.model import POMDP
 from simcore.policies import Policy
 
-# Uniform random numbers drawn from the generator at a time.
+# Uniform random numbers drawn from the generator at a time: a small first block, as
+# most episodes are short, growing to the largest block for long ones.
+_FIRST_UNIFORM_BLOCK = 64
 _UNIFORM_BLOCK = 1024
 
 
-@dataclass(frozen=True)
-class Step:
-    """One time step of an episode; hidden fields are None when they are unknown."""
+class Step(NamedTuple):
+    """One time step of an episode; hidden fields are None when they are unknown.
+
+    A named tuple rather than a frozen dataclass: episodes create one per step, and a
+    tuple is several times cheaper to build.
+    """
 
     t: int
     state: int | None
@@ -56,26 +60,34 @@ class _Sampler:
         self._rng = np.random.Generator(np.random.PCG64(seed))
         self._uniforms: list[float] = []
         self._next = 0
+        self._block = _FIRST_UNIFORM_BLOCK
+
+    def _refill(self) -> None:
+        self._uniforms = self._rng.random(self._block).tolist()
+        self._next = 0
+        self._block = min(2 * self._block, _UNIFORM_BLOCK)
 
     def uniform(self) -> float:
         if self._next == len(self._uniforms):
-            self._uniforms = self._rng.random(_UNIFORM_BLOCK).tolist()
-            self._next = 0
+            self._refill()
         value = self._uniforms[self._next]
         self._next += 1
         return value
 
     def choice(self, cumulative: Sequence[float]) -> int:
-        index = bisect_right(cumulative, self.uniform() * cumulative[-1])
-        return min(index, len(cumulative) - 1)
+        if self._next == len(self._uniforms):
+            self._refill()
+        u = self._uniforms[self._next]
+        self._next += 1
+        index = bisect_right(cumulative, u * cumulative[-1])
+        # Rounding can leave the last cumulative sum just under u * total.
+        return index if index < len(cumulative) else len(cumulative) - 1
 
     def choice_probs(self, probs: np.ndarray) -> int:
+        if len(probs) == 2:
+            first, second = probs.tolist()
+            return self.choice((first, first + second))
         return self.choice(list(accumulate(probs.tolist())))
-
-
-def _cumulative(array: np.ndarray) -> list:
-    """Return nested lists of cumulative sums over the last axis."""
-    return np.cumsum(array, axis=-1).tolist()
 
 
 class Simulator:
@@ -92,14 +104,15 @@ class Simulator:
         self.policy = policy
         self.max_steps = max_steps if max_steps is not None else model.max_steps
         self._sampler = _Sampler(seed)
-        self._transition = _cumulative(model.transition)
-        self._observation = _cumulative(model.observation)
-        self._attacker = _cumulative(model.attacker)
+        self._transition = model.cumulative_transition
+        self._observation = model.cumulative_observation
+        self._attacker = model.cumulative_attacker
+        self._reward = model.reward.tolist()
         self._terminal = model.terminal_states
         self._discount = model.discount
 
         self._t = 0
-        self._state = self._sampler.choice(_cumulative(model.initial_belief))
+        self._state = self._sampler.choice(model.cumulative_initial_belief)
         self._stops_left = model.stops
         self._observation_value: int | None = None
         self._belief = model.initial_belief.copy()
@@ -129,11 +142,11 @@ class Simulator:
             return step
 
         k = model.stage(l)
-        reward = float(model.reward[k, action, attacker_action, s])
+        reward = self._reward[k][action][attacker_action][s]
         self._return += reward * self._discount**t
         next_state = sampler.choice(self._transition[k][action][attacker_action][s])
         next_observation = sampler.choice(self._observation[next_state])
-        next_belief = update(model, b, action, next_observation, l)
+        next_belief = update_at_stage(model, b, action, next_observation, k)
 
         ends = next_state in self._terminal
         limit = self.max_steps is not None and t + 1 >= self.max_steps

@@ -111,6 +111,13 @@ class POMDP:
             "kabst,sb->kast", self.transition, self.attacker
         )
         self.marginal_reward = np.einsum("kabs,sb->kas", self.reward, self.attacker)
+        # Z(o | .) as contiguous rows, one per observation, for the belief filter.
+        self.observation_rows = np.ascontiguousarray(self.observation.T)
+        # Cumulative distributions as nested lists, for inverse-CDF sampling.
+        self.cumulative_transition = np.cumsum(self.transition, axis=-1).tolist()
+        self.cumulative_observation = np.cumsum(self.observation, axis=-1).tolist()
+        self.cumulative_attacker = np.cumsum(self.attacker, axis=-1).tolist()
+        self.cumulative_initial_belief = np.cumsum(self.initial_belief).tolist()
 
     @property
     def num_observations(self) -> int:

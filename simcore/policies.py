@@ -9,6 +9,7 @@ them.
 from __future__ import annotations
 
 import json
+import math
 import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -45,9 +46,11 @@ class Policy(ABC):
 
 
 def _stop_distribution(model: POMDP, p_stop: float) -> np.ndarray:
-    probs = np.zeros(len(model.actions))
     stop = model.stop_action if model.stop_action is not None else len(model.actions) - 1
     other = 0 if stop != 0 else 1
+    if len(model.actions) == 2:
+        return np.array((p_stop, 1.0 - p_stop) if stop == 0 else (1.0 - p_stop, p_stop))
+    probs = np.zeros(len(model.actions))
     probs[stop] = p_stop
     probs[other] = 1.0 - p_stop
     return probs
@@ -58,19 +61,18 @@ def smooth_threshold(b: float, theta: float, steepness: float = THRESHOLD_STEEPN
 
     Evaluated in log space, so b = 0 gives 0 and b = 1 gives 1 exactly.
     """
+    if b <= 0.0:
+        return 0.0
+    if b >= 1.0:
+        return 1.0
     theta = min(max(theta, 1e-12), 1.0 - 1e-12)
     # logit(b) - logit(θ): grouped so that b == θ gives exactly 0 and P(stop) = 0.5.
-    with np.errstate(divide="ignore"):
-        log_ratio = (
-            (np.log(b) - np.log1p(-b)) - (np.log(theta) - np.log1p(-theta))
-            if 0.0 < b < 1.0
-            else (np.inf if b >= 1.0 else -np.inf)
-        )
+    log_ratio = (math.log(b) - math.log1p(-b)) - (math.log(theta) - math.log1p(-theta))
     z = steepness * log_ratio
     if z >= 0:
-        return float(1.0 / (1.0 + np.exp(-z)))
-    e = np.exp(z)
-    return float(e / (1.0 + e))
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 class ThresholdPolicy(Policy):
@@ -100,7 +102,8 @@ class ThresholdPolicy(Policy):
 
     def action_probs(self, belief, stops_left, t, observation):
         alpha = self.thresholds[self.model.stage(stops_left)]
-        return _stop_distribution(self.model, smooth_threshold(belief[self.state], alpha))
+        b = float(belief[self.state])
+        return _stop_distribution(self.model, smooth_threshold(b, alpha))
 
 
 class FirstAlertPolicy(Policy):
