@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 # measurements, with the sample PPO policy.
 demo: setup
 	$(BIN)/pomdb debug samples/intrusion_prevention_emulation.yaml \
-		--policy samples/policies/ppo_emulation.json --seed 1 --script samples/demo.pomdb
+		--policy samples/policies/ppo_emulation.json --seed 13 --script samples/demo.pomdb
 
 extension:
 	cd extension && npm ci --no-audit --no-fund && npm run compile && npm run package

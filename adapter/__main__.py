@@ -24,7 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
+    # Every DAP message is logged at DEBUG; formatting them costs time on each step,
+    # so the root logger reaches DEBUG only when a log file wants it.
+    root.setLevel(args.log_level if args.log_file else logging.WARNING)
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setLevel(logging.WARNING)
     root.addHandler(stderr)

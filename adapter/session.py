@@ -46,6 +46,7 @@ class Session:
     def __init__(self, connection: Connection):
         self.connection = connection
         self.runtime: Runtime | None = None
+        self._source: dict[str, str] | None = None
         self.formatter = Formatter()
         self.evaluator: Evaluator | None = None
         self.lines_start_at_1 = True
@@ -140,6 +141,9 @@ class Session:
         with self._lock:
             self.runtime = runtime
             self.evaluator = Evaluator(model, self.formatter)
+            if model.path is not None:
+                path = model.path.resolve()
+                self._source = {"name": path.name, "path": str(path)}
         # One worker per episode, so a long run of one episode never delays another.
         self._worker = ThreadPoolExecutor(
             max_workers=len(runtime.episodes), thread_name_prefix="pomdb-run"
@@ -278,8 +282,8 @@ class Session:
             "line": line - (0 if self.lines_start_at_1 else 1),
             "column": 1 if self.columns_start_at_1 else 0,
         }
-        if model.path is not None:
-            frame["source"] = {"name": model.path.name, "path": str(model.path.resolve())}
+        if self._source is not None:
+            frame["source"] = self._source
         return frame
 
     def on_scopes(self, args: Arguments) -> dict[str, Any]:

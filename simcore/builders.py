@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from scipy.stats import betabinom
 
 IP_STATES = ("no_intrusion", "intrusion", "terminal")
 IP_ACTIONS = ("continue", "stop")
@@ -84,6 +83,10 @@ def _observation_row(
             )
         if alpha <= 0 or beta <= 0:
             raise BuilderError(f"{key}.{state}: alpha and beta must be positive", key)
+        # Imported here: scipy.stats takes about a second to import, and scenarios
+        # with a table observation model do not need it.
+        from scipy.stats import betabinom
+
         return betabinom(n=n, a=alpha, b=beta).pmf(np.arange(n + 1))
     if kind == "table":
         if not isinstance(entry, list) or not all(_is_number(v) for v in entry):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from simcore.episode import Simulator, episode_seed
 from simcore.model import ModelError
@@ -24,6 +24,8 @@ def confidence_interval(returns: np.ndarray, level: float = 0.95) -> float:
     """Return the half-width of the Student t confidence interval of the mean."""
     if returns.size < 2:
         return float("nan")
+    from scipy import stats  # slow to import; only `run` and training need it
+
     sem = returns.std(ddof=1) / np.sqrt(returns.size)
     return float(stats.t.ppf(0.5 + level / 2, returns.size - 1) * sem)
 
@@ -73,6 +75,19 @@ def run_episodes(args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands defined in other modules: name -> (module, parser function, summary).
+COMMANDS = {
+    "debug": ("adapter.terminal", "add_debug_parser", "step through episodes at a prompt"),
+    "fit": ("simcore.sysid", "add_fit_parser", "fit an observation model from data"),
+    "import-alerts": (
+        "simcore.alerts",
+        "add_import_alerts_parser",
+        "turn Snort or Suricata alert logs into an observation trace",
+    ),
+    "train": ("simcore.training", "add_train_parser", "train a policy with PPO"),
+}
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -80,7 +95,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pomdb", description="Debug, simulate and train policies for POMDPs."
     )
@@ -102,20 +117,28 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=run_episodes)
 
-    from adapter.terminal import add_debug_parser
-    from simcore.alerts import add_import_alerts_parser
-    from simcore.sysid import add_fit_parser
-    from simcore.training import add_train_parser
-
-    add_debug_parser(commands)
-    add_fit_parser(commands)
-    add_import_alerts_parser(commands)
-    add_train_parser(commands)
+    requested = _requested_command(argv)
+    for name, (module, function, summary) in COMMANDS.items():
+        if requested in (None, name):
+            getattr(importlib.import_module(module), function)(commands)
+        else:
+            # A placeholder keeps `pomdb --help` complete without importing torch and
+            # scipy, which take seconds, for every command.
+            commands.add_parser(name, help=summary, add_help=False)
     return parser
 
 
+def _requested_command(argv: list[str] | None) -> str | None:
+    """Return the subcommand named in `argv`, or None when there is none yet."""
+    words = sys.argv[1:] if argv is None else argv
+    for word in words:
+        if not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
