@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shlex
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +29,7 @@ from simcore.sysid_traces import profile_weights
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SAMPLE = REPOSITORY / "samples" / "intrusion_prevention_emulation.yaml"
+MEASUREMENTS = REPOSITORY / "samples" / "data" / "traces_v2.json"
 ATTACK_ACTIONS = (10, 11, 12, 19, 20, 38, 51, 52, 53, 54, 55, 57, 59)
 EXPERT = {20: Fraction(5, 17), 53: Fraction(2, 17), 38: Fraction(4, 17),
           51: Fraction(4, 17), 55: Fraction(1, 17), 57: Fraction(1, 17)}  # fmt: skip
@@ -582,7 +582,7 @@ def test_sample_rows_match_loaded_model() -> None:
 
 def test_sample_command_recorded() -> None:
     words = reproduce_line(SAMPLE)
-    assert words[:3] == ["pomdb", "fit", "traces/traces_v2.json"]
+    assert words[:3] == ["pomdb", "fit", "samples/data/traces_v2.json"]
     assert (
         words[words.index("--out") + 1] == "samples/intrusion_prevention_emulation.yaml"
     )
@@ -607,19 +607,15 @@ def test_sample_declaration_lines() -> None:
     assert lines[("observation_component", "alerts")] == 19
 
 
-@pytest.mark.skipif(
-    "POMDB_EMULATION_TRACES" not in os.environ,
-    reason="set POMDB_EMULATION_TRACES to traces/traces_v2.json of "
-    "Limmen/gym-optimal-intrusion-response (commit 53c05ae)",
-)
 def test_sample_refits_from_measurements() -> None:
+    assert reproduce_line(SAMPLE)[2] == "samples/data/traces_v2.json"
     import argparse
 
     parser = argparse.ArgumentParser(prog="pomdb")
     add_fit_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(reproduce_line(SAMPLE)[1:])
     fit = fit_observation_model(
-        os.environ["POMDB_EMULATION_TRACES"],
+        MEASUREMENTS,
         metric=args.metric,
         observation_max=args.observation_max,
         profile=args.profile,
