@@ -508,10 +508,12 @@ class Session:
         episode_id, t = split_frame_id(frame)
         runtime = self._require_runtime()
         if frame < 1 or episode_id not in runtime.episodes:
-            raise RequestError(f"unknown frameId {frame}")
+            raise RequestError(f"unknown frameId {frame}", show_user=False)
         episode = self._stopped_episode(episode_id)
-        if t > episode.cursor:
-            raise RequestError(f"unknown frameId {frame}")
+        # A client may still ask for a frame above the cursor after a step back; the
+        # step is in the history, so it is answered.
+        if t >= len(episode.steps):
+            raise RequestError(f"unknown frameId {frame}", show_user=False)
         return episode, t
 
 
