@@ -20,14 +20,19 @@ demo: setup
 	$(BIN)/pomdb debug samples/intrusion_prevention_emulation.yaml \
 		--policy samples/policies/ppo_emulation.json --seed 13 --script samples/demo.pomdb
 
+# --ignore-scripts: keytar, an optional dependency of @vscode/vsce, would download a
+# prebuilt binary from outside the package registry.
 extension:
-	cd extension && npm ci --no-audit --no-fund && npm run compile && npm run package
+	cd extension && npm ci --ignore-scripts --no-audit --no-fund
+	cd extension && npm run compile && npm run package
 
+# code-server, playwright-core, the Node test packages, Debian's chromium, and CSLE's
+# package for the side-by-side tests.
 tools: setup
 	scripts/install-vscode-test.sh
 	scripts/install-csle.sh $(CSLE_DIR)
 
-test: setup tools extension
+test: setup tools
 	$(MAKE) test-python test-node test-e2e
 
 test-python:
