@@ -1,11 +1,12 @@
 """Breakpoints over episode steps: scenario lines, expressions and security events.
 
-A breakpoint on a scenario line fires on steps that match the declaration on that line:
-a state line when the hidden state is that state, an action line when the chosen action
-is that action (its condition may use `p`, the probability of that action), an
-observation line when the observation is that value, an observation component line on
-every step that has an observation. Function breakpoints are expressions. Event filters
-fire on security events. Nothing here knows the Debug Adapter Protocol.
+A breakpoint on a scenario line fires on the steps that match the line's declaration. A
+state line matches when the hidden state is that state, and an observation line when the
+observation is that value. An observation component line matches every step that has an
+observation. An action line matches where that action is chosen, but with a condition
+it matches every step, and `p` in the condition is that action's probability.
+Function breakpoints are expressions, and event filters fire on security events. This
+module does not depend on the Debug Adapter Protocol.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def step_environment(
 
 @dataclass
 class Breakpoint:
-    """One breakpoint as the runtime sees it; `verified` false carries `message`."""
+    """A breakpoint as the runtime checks it; an unverified one has a `message`."""
 
     id: int
     verified: bool
@@ -157,7 +158,7 @@ class EventFilter:
 
 @dataclass
 class Hit:
-    """What made the runtime stop at a step."""
+    """The reason the runtime stops at a step."""
 
     reason: str
     description: str
@@ -338,9 +339,9 @@ class BreakpointSet:
     def _located(breakpoint: Breakpoint, step: Step) -> bool:
         """Return whether a scenario-line breakpoint applies to `step`.
 
-        An action line with a condition applies to every step, so `p > 0.8` stops
+        An action line with a condition applies to every step. So `p > 0.8` stops
         where the policy's probability of that action first exceeds 0.8, whichever
-        action was sampled; without a condition it applies where that action is
+        action was sampled. Without a condition it applies where that action is
         chosen.
         """
         if breakpoint.declaration.kind == "action" and breakpoint.condition is not None:

@@ -2,8 +2,8 @@
 
 Each episode keeps every step it has played. The cursor is the step the user looks at;
 stepping back moves the cursor, stepping forward replays the history and then plays new
-steps. Runs check breakpoints at each step they arrive at. This module knows episodes,
-steps and breakpoints, not the Debug Adapter Protocol.
+steps. Runs check breakpoints at each step they arrive at. This module works on
+episodes, steps and breakpoints and does not depend on the Debug Adapter Protocol.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class _RecordedSource:
 
 @dataclass
 class Stop:
-    """Where a run stopped and why."""
+    """The place and the reason a run stopped."""
 
     reason: str
     description: str

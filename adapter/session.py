@@ -2,7 +2,7 @@
 
 Episodes are threads and time steps are stack frames (the current step on top). Each
 frame has the scopes Belief, Observation, Policy, Hidden and Reward. Runs (continue,
-next, step back, reverse continue, goto) answer at once and then play on a worker
+next, step back, reverse continue, goto) respond at once and then play on a worker
 thread, which sends the stopped event.
 """
 
@@ -510,8 +510,8 @@ class Session:
         if frame < 1 or episode_id not in runtime.episodes:
             raise RequestError(f"unknown frameId {frame}", show_user=False)
         episode = self._stopped_episode(episode_id)
-        # A client may still ask for a frame above the cursor after a step back; the
-        # step is in the history, so it is answered.
+        # After a step back a client may still request a frame above the cursor.
+        # That step is in the history, so the request succeeds.
         if t >= len(episode.steps):
             raise RequestError(f"unknown frameId {frame}", show_user=False)
         return episode, t

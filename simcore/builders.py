@@ -31,7 +31,7 @@ class BuilderError(ValueError):
 
 @dataclass
 class Built:
-    """What a builder returns: the tensors and settings of a model."""
+    """The tensors and settings of a model, as a builder returns them."""
 
     states: tuple[str, ...]
     actions: tuple[str, ...]

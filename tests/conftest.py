@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from dap_client import DapClient
 
+from dap_session import AdapterServer, DebugSession
+
 from adapter.protocol import HandlerFactory, TcpServer
 
 
@@ -55,3 +57,19 @@ def tcp_adapter() -> Iterator[Callable[..., TcpServer]]:
     for server, thread in running:
         server.close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdapterServer]:
+    """One `python -m adapter --port 0` process per test module."""
+    log = tmp_path_factory.mktemp("adapter") / "stderr.log"
+    with AdapterServer.start(log) as running:
+        yield running
+
+
+@pytest.fixture
+def session(server: AdapterServer) -> Iterator[DebugSession]:
+    """A debug session on the module's adapter, closed after the test."""
+    debug = server.connect()
+    yield debug
+    debug.close()

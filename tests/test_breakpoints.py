@@ -8,7 +8,7 @@ episode simulated by `simcore.episode.Simulator` (seed sequence (seed, 0)).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,7 +22,6 @@ from dap_session import (
     NO_INTRUSION_LINE,
     STOP_LINE,
     TIGER,
-    AdapterServer,
     DebugSession,
     load_model,
     simulate,
@@ -33,20 +32,6 @@ from simcore.episode import Step
 NO_INTRUSION, INTRUSION_STATE = 0, 1
 CONTINUE, STOP = 0, 1
 SEARCHED_SEEDS = range(200)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdapterServer]:
-    log = tmp_path_factory.mktemp("adapter") / "stderr.log"
-    with AdapterServer.start(log) as running:
-        yield running
-
-
-@pytest.fixture
-def session(server: AdapterServer) -> Iterator[DebugSession]:
-    debug = server.connect()
-    yield debug
-    debug.close()
 
 
 def run(session: DebugSession, seed: int = 3, **options: Any) -> dict[str, Any]:

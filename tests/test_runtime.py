@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +37,6 @@ POMDB = Path(sys.executable).with_name("pomdb")
 OBSERVATIONS = [1, 5, 60, 90, 95, 99, 99]
 # How long a run plays before a test pauses it.
 RUN_SECONDS = 0.3
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdapterServer]:
-    log = tmp_path_factory.mktemp("adapter") / "stderr.log"
-    with AdapterServer.start(log) as running:
-        yield running
-
-
-@pytest.fixture
-def session(server: AdapterServer) -> Iterator[DebugSession]:
-    debug = server.connect()
-    yield debug
-    debug.close()
 
 
 @pytest.fixture(scope="module")

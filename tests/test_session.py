@@ -8,7 +8,6 @@ JSON schema.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,6 @@ INVALID = REPO_ROOT / "tests" / "data" / "scenarios" / "invalid"
 COMPONENTS = REPO_ROOT / "tests" / "data" / "scenarios" / "components.yaml"
 SCOPES = ["Belief", "Observation", "Policy", "Hidden", "Reward"]
 EVENT_FILTERS = {"stop", "intrusion_start", "false_alarm", "missed_intrusion"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdapterServer]:
-    log = tmp_path_factory.mktemp("adapter") / "stderr.log"
-    with AdapterServer.start(log) as running:
-        yield running
-
-
-@pytest.fixture
-def session(server: AdapterServer) -> Iterator[DebugSession]:
-    debug = server.connect()
-    yield debug
-    debug.close()
 
 
 def launch(session: DebugSession, **attributes: Any) -> dict[str, Any]:
