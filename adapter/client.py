@@ -61,7 +61,10 @@ class DapClient:
         self._send_lock = threading.Lock()
         self._changed = threading.Condition()
         self._messages: list[Message] = []
-        self._consumed: set[int] = set()
+        # Indices of responses by request seq and of events not yet returned by
+        # wait_event by event name, so a wait does not rescan the whole session.
+        self._responses: dict[int, int] = {}
+        self._unconsumed_events: dict[str, list[int]] = {}
         self._errors: list[Exception] = []
         self._input_ended = False
         self._stderr_chunks: list[bytes] = []
@@ -173,10 +176,11 @@ class DapClient:
     def wait_response(self, seq: int, timeout: float = DEFAULT_TIMEOUT) -> Message:
         """Wait for the response to the request with `seq`."""
 
-        def match(index: int, message: Message) -> bool:
-            return message["type"] == "response" and message["request_seq"] == seq
+        def find() -> Message | None:
+            index = self._responses.get(seq)
+            return None if index is None else self._messages[index]
 
-        return self._wait(match, f"the response to request {seq}", timeout)
+        return self._wait(find, f"the response to request {seq}", timeout)
 
     def wait_event(
         self,
@@ -190,34 +194,28 @@ class DapClient:
         request was pending is not missed. `predicate` further filters on the event.
         """
 
-        def match(index: int, message: Message) -> bool:
-            return (
-                index not in self._consumed
-                and message["type"] == "event"
-                and message["event"] == event
-                and (predicate is None or predicate(message))
-            )
+        def find() -> Message | None:
+            pending = self._unconsumed_events.get(event, [])
+            for position, index in enumerate(pending):
+                message = self._messages[index]
+                if predicate is None or predicate(message):
+                    del pending[position]
+                    return message
+            return None
 
-        found = self._wait(match, f"event {event!r}", timeout, consume=True)
-        return found
+        return self._wait(find, f"event {event!r}", timeout)
 
     def _wait(
-        self,
-        match: Callable[[int, Message], bool],
-        description: str,
-        timeout: float,
-        consume: bool = False,
+        self, find: Callable[[], Message | None], description: str, timeout: float
     ) -> Message:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
                 if self._errors:
                     raise self._errors[0]
-                for index, message in enumerate(self._messages):
-                    if match(index, message):
-                        if consume:
-                            self._consumed.add(index)
-                        return message
+                found = find()
+                if found is not None:
+                    return found
                 remaining = deadline - time.monotonic()
                 if self._input_ended or remaining <= 0:
                     break
@@ -275,7 +273,12 @@ class DapClient:
             except ValueError as exc:
                 error = exc
         with self._changed:
+            index = len(self._messages)
             self._messages.append(message)
+            if message.get("type") == "response":
+                self._responses[message.get("request_seq")] = index
+            elif message.get("type") == "event":
+                self._unconsumed_events.setdefault(message.get("event"), []).append(index)
             if error is not None:
                 self._errors.append(error)
             self._changed.notify_all()
