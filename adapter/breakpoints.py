@@ -97,6 +97,9 @@ _STEP_FIELDS = {
 }
 
 
+_FIELD_POSITIONS = {name: Step._fields.index(field) for name, field in _STEP_FIELDS.items()}
+
+
 def step_environment(
     model: POMDP, step: Step, names: frozenset[str] | None = None
 ) -> dict[str, Any]:
@@ -106,9 +109,7 @@ def step_environment(
     """
     wanted = _STEP_FIELDS.keys() if names is None else names
     env: dict[str, Any] = {
-        name: getattr(step, _STEP_FIELDS[name])
-        for name in wanted
-        if name in _STEP_FIELDS
+        name: step[_FIELD_POSITIONS[name]] for name in wanted if name in _STEP_FIELDS
     }
     env["p"] = None
     if names is None or "b" in names:
@@ -180,7 +181,7 @@ class BreakpointSet:
         self._names: frozenset[str] = frozenset({"t"})
         self._next_id = 1
         # Episodes run on their own threads and share the hit counts.
-        self._check_lock = threading.Lock()
+        self._hits_lock = threading.Lock()
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -304,10 +305,8 @@ class BreakpointSet:
 
         Logpoints that match print their message and do not stop.
         """
-        with self._check_lock:
-            return self._check(steps, index)
-
-    def _check(self, steps: list[Step], index: int) -> Hit | None:
+        if not (self.source or self.functions or self.filters):
+            return None
         step = steps[index]
         env = step_environment(self.model, step, self._names)
         hit_ids = []
@@ -353,10 +352,11 @@ class BreakpointSet:
             breakpoint.condition, env
         ):
             return False
-        breakpoint.hits += 1
-        if (
-            breakpoint.hit_condition is not None
-            and not breakpoint.hit_condition.matches(breakpoint.hits)
+        with self._hits_lock:
+            breakpoint.hits += 1
+            hits = breakpoint.hits
+        if breakpoint.hit_condition is not None and not breakpoint.hit_condition.matches(
+            hits
         ):
             return False
         if breakpoint.log_message is not None:

@@ -175,12 +175,15 @@ class Runtime:
         stops the run and is cleared.
         """
         stop_action = self.model.stop_action
+        # Bound methods looked up once: this loop runs once per simulated step.
+        paused, advance = episode.pause_requested.is_set, episode.advance
+        check, steps = self.breakpoints.check, episode.steps
         while True:
-            if episode.pause_requested.is_set():
+            if paused():
                 return self._pause_stop(episode)
-            if not episode.advance():
+            if not advance():
                 return self._end_stop(episode)
-            hit = self.breakpoints.check(episode.steps, episode.cursor)
+            hit = check(steps, episode.cursor)
             if hit is not None:
                 return self._stop_from_hit(hit)
             if not until_stop_action or episode.cursor == 0:
