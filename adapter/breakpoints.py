@@ -29,7 +29,7 @@ from adapter.expression_lexer import KEYWORDS
 from adapter.hit_conditions import HitCondition, parse_hit_condition
 from adapter.logpoints import LogMessage, compile_log_message
 from simcore.episode import Step
-from simcore.model import POMDP, Declaration
+from simcore.model import POMDP, Declaration, ObservationComponent
 
 logger = logging.getLogger(__name__)
 
@@ -100,36 +100,50 @@ _STEP_FIELDS = {
 _FIELD_POSITIONS = {name: Step._fields.index(field) for name, field in _STEP_FIELDS.items()}
 
 
-def step_environment(
-    model: POMDP, step: Step, names: frozenset[str] | None = None
-) -> dict[str, Any]:
-    """Return the values of a step's names, as the expression evaluator reads them.
+class EnvironmentBuilder:
+    """Builds the values an expression reads from a step, only those in `names`.
 
-    With `names`, only those are filled in (the continue loop needs few of them).
+    Without `names` it fills in every name (watches and the Debug Console). The
+    continue loop builds one environment per step, so the plan is made once.
     """
-    wanted = _STEP_FIELDS.keys() if names is None else names
-    env: dict[str, Any] = {
-        name: step[_FIELD_POSITIONS[name]] for name in wanted if name in _STEP_FIELDS
-    }
-    env["p"] = None
-    if names is None or "b" in names:
-        env["b"] = step.belief.tolist()
-    if names is None or "pi" in names:
-        env["pi"] = step.action_probs.tolist()
-    components = model.observation_components
-    has_members = len(components) > 1 or components[0].name != "o"
-    if has_members and (names is None or "o" in names):
-        if step.observation is None:
-            env["o."] = [None] * len(components)
-        else:
-            # Expressions compare numbers: a component of named values gives its index.
-            sizes = [c.size for c in components]
-            indices = np.unravel_index(step.observation, sizes)
-            env["o."] = [
-                c.value(int(i)) if c.labels is None else int(i)
-                for c, i in zip(components, indices)
-            ]
-    return env
+
+    def __init__(self, model: POMDP, names: frozenset[str] | None = None):
+        wanted = set(_STEP_FIELDS) | {"b", "pi", "o"} if names is None else names
+        self._fields = [(name, _FIELD_POSITIONS[name]) for name in wanted if name in _STEP_FIELDS]
+        self._belief = "b" in wanted
+        self._policy = "pi" in wanted
+        components = model.observation_components
+        has_members = len(components) > 1 or components[0].name != "o"
+        self._components = components if has_members and "o" in wanted else None
+
+    def build(self, step: Step) -> dict[str, Any]:
+        env: dict[str, Any] = {name: step[position] for name, position in self._fields}
+        env["p"] = None
+        if self._belief:
+            env["b"] = step.belief.tolist()
+        if self._policy:
+            env["pi"] = step.action_probs.tolist()
+        if self._components is not None:
+            env["o."] = _component_values(self._components, step.observation)
+        return env
+
+
+def _component_values(
+    components: tuple[ObservationComponent, ...], observation: int | None
+) -> list[Any]:
+    if observation is None:
+        return [None] * len(components)
+    # Expressions compare numbers: a component of named values gives its index.
+    indices = np.unravel_index(observation, [c.size for c in components])
+    return [
+        c.value(int(i)) if c.labels is None else int(i)
+        for c, i in zip(components, indices)
+    ]
+
+
+def step_environment(model: POMDP, step: Step) -> dict[str, Any]:
+    """Return the values of every name of a step, as the expression evaluator reads them."""
+    return EnvironmentBuilder(model).build(step)
 
 
 @dataclass
@@ -178,7 +192,7 @@ class BreakpointSet:
         self.source: list[Breakpoint] = []
         self.functions: list[Breakpoint] = []
         self.filters: list[EventFilter] = []
-        self._names: frozenset[str] = frozenset({"t"})
+        self._environment = EnvironmentBuilder(model, frozenset({"t"}))
         self._next_id = 1
         # Episodes run on their own threads and share the hit counts.
         self._hits_lock = threading.Lock()
@@ -298,7 +312,7 @@ class BreakpointSet:
         for event_filter in self.filters:
             if event_filter.condition is not None:
                 names |= event_filter.condition.names
-        self._names = frozenset(names)
+        self._environment = EnvironmentBuilder(self.model, frozenset(names))
 
     def check(self, steps: list[Step], index: int) -> Hit | None:
         """Return why the run stops at `steps[index]`, or None to run on.
@@ -308,7 +322,7 @@ class BreakpointSet:
         if not (self.source or self.functions or self.filters):
             return None
         step = steps[index]
-        env = step_environment(self.model, step, self._names)
+        env = self._environment.build(step)
         hit_ids = []
         for breakpoint in self.source:
             if breakpoint.verified and self._located(breakpoint, step):

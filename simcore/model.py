@@ -127,7 +127,9 @@ class POMDP:
         """Return the tensor index k for `stops_left` (0 without a stop counter)."""
         if self.stops is None or stops_left is None:
             return 0
-        return min(max(stops_left, 1), self.stops) - 1
+        if 1 <= stops_left <= self.stops:
+            return stops_left - 1
+        return 0 if stops_left < 1 else self.stops - 1
 
     def state_index(self, name: str) -> int:
         return _index_of(self.states, name, "state")
