@@ -4,9 +4,8 @@ Each variant runs in blocks that alternate (pomdb, debugpy, pomdb with all scope
 debugpy with TCP_NODELAY, then again), so a change in the machine's speed during the
 run reaches every variant. Every block starts a fresh adapter process, discards a few
 warm-up round trips, then times a fixed number of round trips (see dap_steppers.py).
-Sessions are kept short and of equal length on both sides because `DapClient` looks
-through every message of its session on each wait, so its own cost per round trip
-grows with the session's length.
+Sessions have the same length on both sides, so each client's cost per round trip
+is the same whatever the session's length.
 
     .venv/bin/python bench/dap_round_trip.py [--blocks 4] [--json FILE]
 """

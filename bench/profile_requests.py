@@ -185,7 +185,7 @@ def print_report(result: dict[str, object]) -> None:
 def configure_logging() -> None:
     """Configure the root logger as `python -m adapter` does without --log-file."""
     root = logging.getLogger()
-    root.setLevel(logging.DEBUG)
+    root.setLevel(logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
     root.addHandler(handler)
