@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from simcore.alert_logs import LOG_FORMATS, AlertLog, AlertLogError, read_alert_log
+from simcore.cli import positive_int
 from simcore.model import ObservationComponent
 from simcore.observation_trace import (
     DEFAULT_BIN_WIDTH,
@@ -282,7 +283,7 @@ def add_import_alerts_parser(
     )
     parser.add_argument(
         "--bin-width",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="divide each step's weighted count by N, rounded down, before clipping "
         f"(default: the bin_width of the scenario's '{DEFAULT_COMPONENT}' "
@@ -352,16 +353,6 @@ def _observation_scale(args: argparse.Namespace) -> tuple[int, int]:
     if bin_width is None:
         bin_width = DEFAULT_BIN_WIDTH
     return max_observation, bin_width
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
 
 
 def _parse_start(text: str) -> datetime:

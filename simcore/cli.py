@@ -88,10 +88,14 @@ COMMANDS = {
 }
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
+def positive_int(text: str) -> int:
+    """Parse a command-line value that must be an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return value
 
 
@@ -110,9 +114,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="policy file, threshold:A[,A...] (alpha_1..alpha_L), first-alert, "
         "random or random:P",
     )
-    run.add_argument("--episodes", type=_positive_int, default=100, help="episodes to run")
+    run.add_argument("--episodes", type=positive_int, default=100, help="episodes to run")
     run.add_argument("--seed", type=int, default=0, help="random seed of the run")
-    run.add_argument("--max-steps", type=_positive_int, help="step limit per episode")
+    run.add_argument("--max-steps", type=positive_int, help="step limit per episode")
     run.add_argument("--record", metavar="FILE", help="write the episodes as JSON Lines")
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.set_defaults(handler=run_episodes)

@@ -12,6 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from simcore.cli import positive_int
 from simcore.sysid_fit import (
     METHODS,
     FittedObservationModel,
@@ -66,16 +67,6 @@ def _bin_width(text: str) -> int | None:
     return value
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
-
-
 def add_fit_parser(
     subparsers: argparse._SubParsersAction,  # type: ignore[type-arg]
 ) -> argparse.ArgumentParser:
@@ -104,7 +95,7 @@ def add_fit_parser(
 
     parser.add_argument(
         "--observation-max",
-        type=_positive_int,
+        type=positive_int,
         default=99,
         help="largest alert observation; the scenario has values 0..MAX",
     )
@@ -128,7 +119,7 @@ def add_fit_parser(
     )
 
     parser.add_argument(
-        "--stops", type=_positive_int, default=3, help="defender stops L (default 3)"
+        "--stops", type=positive_int, default=3, help="defender stops L (default 3)"
     )
     parser.add_argument(
         "--attacker-start-probability",
