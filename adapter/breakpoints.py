@@ -16,8 +16,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
-
 from adapter.expressions import (
     EvaluationError,
     Expression,
@@ -25,16 +23,13 @@ from adapter.expressions import (
     SymbolTable,
     compile_expression,
 )
-from adapter.expression_lexer import KEYWORDS
 from adapter.hit_conditions import HitCondition, parse_hit_condition
 from adapter.logpoints import LogMessage, compile_log_message
+from adapter.step_values import EnvironmentBuilder, symbol_table
 from simcore.episode import Step
-from simcore.model import POMDP, Declaration, ObservationComponent
+from simcore.model import POMDP, Declaration
 
 logger = logging.getLogger(__name__)
-
-# Step variables every expression may use; `p` only in a breakpoint on an action line.
-STEP_SCALARS = ("t", "state", "o", "action", "attacker_action", "reward", "ret", "l")
 
 # Security events a user can break on: id -> (label, description).
 EVENT_FILTERS: dict[str, tuple[str, str]] = {
@@ -54,96 +49,6 @@ EVENT_FILTERS: dict[str, tuple[str, str]] = {
     ),
 }
 DEFAULT_MISSED_STEPS = 5
-
-
-def symbol_table(model: POMDP, with_p: bool = False) -> SymbolTable:
-    """Return the names an expression over a step of `model` may use."""
-    namespaces: dict[str, list[str]] = {
-        "b": list(model.states),
-        "pi": list(model.actions),
-    }
-    components = model.observation_components
-    if len(components) > 1 or components[0].name != "o":
-        namespaces["o"] = [c.name for c in components]
-    scalars = STEP_SCALARS + (("p",) if with_p else ())
-    reserved = set(STEP_SCALARS) | {"p"} | set(namespaces) | set(KEYWORDS)
-    declared = [("state", model.states), ("action", model.actions)]
-    if components[0].labels is not None and len(components) == 1:
-        declared.append(("observation", components[0].labels))
-    constants: dict[str, int] = {}
-    for kind, names in declared:
-        for index, name in enumerate(names):
-            if name in reserved or name.startswith("__") or not name.isidentifier():
-                logger.warning(
-                    "%s %r is not usable as a name in expressions: it clashes with a "
-                    "step variable or keyword; compare indices instead",
-                    kind, name,
-                )  # fmt: skip
-            elif constants.setdefault(name, index) != index:
-                logger.warning("%s %r clashes with a constant of the same name", kind, name)
-    return SymbolTable(scalars=scalars, namespaces=namespaces, constants=constants)
-
-
-# Step fields that expressions read under another name.
-_STEP_FIELDS = {
-    "t": "t",
-    "state": "state",
-    "o": "observation",
-    "action": "action",
-    "attacker_action": "attacker_action",
-    "reward": "reward",
-    "ret": "ret",
-    "l": "stops_left",
-}
-
-
-_FIELD_POSITIONS = {name: Step._fields.index(field) for name, field in _STEP_FIELDS.items()}
-
-
-class EnvironmentBuilder:
-    """Builds the values an expression reads from a step, only those in `names`.
-
-    Without `names` it fills in every name (watches and the Debug Console). The
-    continue loop builds one environment per step, so the plan is made once.
-    """
-
-    def __init__(self, model: POMDP, names: frozenset[str] | None = None):
-        wanted = set(_STEP_FIELDS) | {"b", "pi", "o"} if names is None else names
-        self._fields = [(name, _FIELD_POSITIONS[name]) for name in wanted if name in _STEP_FIELDS]
-        self._belief = "b" in wanted
-        self._policy = "pi" in wanted
-        components = model.observation_components
-        has_members = len(components) > 1 or components[0].name != "o"
-        self._components = components if has_members and "o" in wanted else None
-
-    def build(self, step: Step) -> dict[str, Any]:
-        env: dict[str, Any] = {name: step[position] for name, position in self._fields}
-        env["p"] = None
-        if self._belief:
-            env["b"] = step.belief.tolist()
-        if self._policy:
-            env["pi"] = step.action_probs.tolist()
-        if self._components is not None:
-            env["o."] = _component_values(self._components, step.observation)
-        return env
-
-
-def _component_values(
-    components: tuple[ObservationComponent, ...], observation: int | None
-) -> list[Any]:
-    if observation is None:
-        return [None] * len(components)
-    # Expressions compare numbers: a component of named values gives its index.
-    indices = np.unravel_index(observation, [c.size for c in components])
-    return [
-        c.value(int(i)) if c.labels is None else int(i)
-        for c, i in zip(components, indices)
-    ]
-
-
-def step_environment(model: POMDP, step: Step) -> dict[str, Any]:
-    """Return the values of every name of a step, as the expression evaluator reads them."""
-    return EnvironmentBuilder(model).build(step)
 
 
 @dataclass
@@ -385,6 +290,7 @@ class BreakpointSet:
         try:
             return bool(expression.evaluate(env))
         except EvaluationError as error:
+            logger.info("t=%s: cannot evaluate %r: %s", env.get("t"), expression.text, error)
             self.output(f"t={env.get('t')}: cannot evaluate {expression.text!r}: {error}\n")
             return False
 

@@ -14,12 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from simcore.model import ModelError
-from simcore.policies import PolicyError, load_policy
-from simcore.recording import RecordingError, read_trace
-from simcore.scenario import load_scenario
-
 from adapter.breakpoints import EVENT_FILTERS, declaration_matches
+from adapter.launch import LaunchConfiguration, capabilities
 from adapter.protocol import Arguments, Connection, Deferred, RequestError
 from adapter.runtime import EpisodeRun, Runtime, Stop
 from adapter.variables import SCOPES, Formatter, frame_name, scope_variables
@@ -66,34 +62,7 @@ class Session:
         self.lines_start_at_1 = args.get_bool("linesStartAt1", True)
         self.columns_start_at_1 = args.get_bool("columnsStartAt1", True)
         self.connection.after_response(lambda: self.connection.send_event("initialized"))
-        return {
-            "supportsConfigurationDoneRequest": True,
-            "supportsFunctionBreakpoints": True,
-            "supportsConditionalBreakpoints": True,
-            "supportsHitConditionalBreakpoints": True,
-            "supportsLogPoints": True,
-            "supportsEvaluateForHovers": True,
-            "supportsStepBack": True,
-            "supportsGotoTargetsRequest": True,
-            "supportsExceptionInfoRequest": True,
-            "supportsExceptionFilterOptions": True,
-            "supportsTerminateRequest": True,
-            "supportsSingleThreadExecutionRequests": True,
-            "supportsDelayedStackTraceLoading": True,
-            "exceptionBreakpointFilters": [
-                {
-                    "filter": filter_id,
-                    "label": label,
-                    "description": description,
-                    "default": False,
-                    "supportsCondition": True,
-                    "conditionDescription": "number of steps, e.g. 5"
-                    if filter_id == "missed_intrusion"
-                    else "expression over the step, e.g. b.intrusion < 0.5",
-                }
-                for filter_id, (label, description) in EVENT_FILTERS.items()
-            ],
-        }
+        return capabilities()
 
     def on_launch(self, args: Arguments) -> Deferred:
         if self.runtime is not None:
@@ -108,36 +77,11 @@ class Session:
             raise
 
     def _launch_runtime(self, args: Arguments) -> Deferred:
-        self._configure_log_file(args.get_str("logFile", None))
-        scenario = args.get_str("scenario", None)
-        if not scenario:
-            raise RequestError(
-                "launch: 'scenario' is missing; set it to a scenario file "
-                "(e.g. \"${workspaceFolder}/intrusion_prevention.yaml\")"
-            )
-        policy_spec = args.get_str("policy", None)
-        if not policy_spec:
-            raise RequestError(
-                "launch: 'policy' is missing; give a policy file or e.g. threshold:0.5"
-            )
-        episodes = args.get_int("episodes", 1)
-        seed = args.get_int("seed", 0)
-        max_steps = args.get_int("maxSteps", None)
-        if episodes < 1 or (max_steps is not None and max_steps < 1):
-            raise RequestError("launch: 'episodes' and 'maxSteps' must be at least 1")
-        self.stop_on_entry = args.get_bool("stopOnEntry", True)
-        trace = args.get_str("trace", None)
-        try:
-            model = load_scenario(scenario)
-            policy = load_policy(policy_spec, model)
-            runtime = Runtime(model, policy, self._output)
-            if trace:
-                recorded = read_trace(Path(trace), model)
-                runtime.add_recorded(Path(trace), recorded, seed, max_steps)
-            else:
-                runtime.add_simulated(seed, episodes, max_steps)
-        except (ModelError, PolicyError, RecordingError, OSError, ValueError) as error:
-            raise RequestError(f"launch failed: {error}") from None
+        configuration = LaunchConfiguration.from_arguments(args)
+        self._configure_log_file(configuration.log_file)
+        self.stop_on_entry = configuration.stop_on_entry
+        runtime = configuration.build_runtime(self._output)
+        model = runtime.model
         with self._lock:
             self.runtime = runtime
             self.evaluator = Evaluator(model, self.formatter)
@@ -148,8 +92,9 @@ class Session:
         self._worker = ThreadPoolExecutor(
             max_workers=len(runtime.episodes), thread_name_prefix="pomdb-run"
         )
-        source = f"replaying {trace}" if trace else f"{episodes} episode(s), seed {seed}"
-        self._output(f"pomdb: {model.name} under {policy.name}, {source}\n")
+        self._output(
+            f"pomdb: {model.name} under {runtime.policy.name}, {configuration.describe()}\n"
+        )
         for pending_args, deferred in self._pending_breakpoints:
             try:
                 deferred.resolve(self._set_breakpoints(pending_args))

@@ -7,7 +7,7 @@ from typing import Any
 from simcore.episode import Step
 from simcore.model import POMDP
 
-from adapter.breakpoints import step_environment, symbol_table
+from adapter.step_values import step_environment, symbol_table
 from adapter.expressions import EvaluationError, Expression, ExpressionError, compile_expression
 from adapter.protocol import RequestError
 from adapter.variables import HIDDEN_VALUE, Formatter, observation_label
