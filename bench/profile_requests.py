@@ -4,7 +4,8 @@ Feeds framed requests from memory to `adapter.connection.Connection` with the re
 `Session`, so parsing, dispatch, the handlers, encoding and logging are all measured,
 but no pipe or second process is involved. The episode is moved to t=19 with `goto`,
 so `stackTrace` with levels 20 returns 20 frames. Logging is configured as
-`python -m adapter` configures it: root logger at DEBUG, warnings to stderr.
+`python -m adapter` configures it without --log-file: root logger at WARNING,
+warnings to stderr, so no debug log line is paid for.
 
 Prints microseconds per request of stackTrace, scopes and variables (the difference
 between a stream with N requests and the set-up stream alone), then a cProfile of
