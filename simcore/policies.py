@@ -150,8 +150,9 @@ def load_policy(spec: str, model: POMDP, base_dir: Path | None = None) -> Policy
     """Return the policy that `spec` names for `model`.
 
     `spec` is `threshold:A` or `threshold:A1,...,AL` (alpha_1..alpha_L), `first-alert`,
-    `random` or `random:P`, or the path of a policy file (JSON metadata; neural
-    policies keep their weights in a PyTorch state dict beside it).
+    `random` or `random:P`, a Stable-Baselines3 PPO/A2C model file (`.zip`), or the
+    path of a policy file (JSON metadata; neural policies keep their weights in a
+    PyTorch state dict beside it).
     """
     kind, _, rest = spec.partition(":")
     if kind == "threshold" and rest:
@@ -160,15 +161,33 @@ def load_policy(spec: str, model: POMDP, base_dir: Path | None = None) -> Policy
         return FirstAlertPolicy(model)
     if kind == "random":
         return RandomPolicy(model, _parse_numbers(spec, rest)[0] if rest else None)
+    if kind == "optimal":
+        return _solve_optimal(spec, rest, model)
     path = Path(spec)
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
     if not path.is_file():
         raise PolicyError(
             f"policy {spec!r} is neither a file nor a known policy; use a policy file, "
-            "threshold:A[,A...], first-alert, random or random:P"
+            "threshold:A[,A...], first-alert, random, random:P, optimal or optimal:GRID"
         )
+    if path.suffix == ".zip":
+        from simcore.sb3_policy import load_sb3_policy
+
+        return load_sb3_policy(path, model)
     return load_policy_file(path, model)
+
+
+def _solve_optimal(spec: str, grid: str, model: POMDP) -> Policy:
+    """Solve `model` (optimal or optimal:GRID) and return its OptimalPolicy."""
+    from simcore.solver import DEFAULT_GRID, SolverError, solve
+
+    if grid and not (grid.isdigit() and int(grid) >= 2):
+        raise PolicyError(f"invalid policy {spec!r}: use optimal or optimal:GRID, GRID >= 2")
+    try:
+        return solve(model, int(grid) if grid else DEFAULT_GRID).policy
+    except SolverError as error:
+        raise PolicyError(f"policy {spec!r}: {error}") from None
 
 
 def load_policy_file(path: Path, model: POMDP) -> Policy:
@@ -190,8 +209,18 @@ def load_policy_file(path: Path, model: POMDP) -> Policy:
             return ThresholdPolicy(model, [float(a) for a in thresholds])
         except (TypeError, ValueError) as error:
             raise PolicyError(f"{path}: {error}") from None
+    if kind == "optimal":
+        from simcore.solver import load_optimal_policy
+
+        return load_optimal_policy(path, metadata, model)
     if kind == "neural":
         from simcore.neural import load_neural_policy
 
         return load_neural_policy(path, metadata, model)
-    raise PolicyError(f"{path}: unknown policy kind {kind!r}; use threshold or neural")
+    if kind == "sb3":
+        from simcore.sb3_policy import load_sb3_policy_file
+
+        return load_sb3_policy_file(path, metadata, model)
+    raise PolicyError(
+        f"{path}: unknown policy kind {kind!r}; use threshold, neural, optimal or sb3"
+    )

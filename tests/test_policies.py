@@ -137,7 +137,7 @@ INLINE_ERRORS = [
     ("threshold:1.5", "threshold 1.5 is not a probability in [0, 1]"),
     ("random:2", "the probability must be in [0, 1]"),
     ("threshold:", "neither a file nor a known policy"),
-    ("optimal", "neither a file nor a known policy; use a policy file, threshold:A"),
+    ("optimum", "neither a file nor a known policy; use a policy file, threshold:A"),
 ]
 
 
