@@ -25,6 +25,7 @@ from adapter.expressions import (
 )
 from adapter.hit_conditions import HitCondition, parse_hit_condition
 from adapter.logpoints import LogMessage, compile_log_message
+from adapter.reference import Reference
 from adapter.step_values import EnvironmentBuilder, symbol_table
 from simcore.episode import Step
 from simcore.model import POMDP, Declaration
@@ -46,6 +47,11 @@ EVENT_FILTERS: dict[str, tuple[str, str]] = {
         "Intrusion missed for N steps",
         "Break when an intrusion has gone on for N steps without a stop "
         "(condition: N, default 5).",
+    ),
+    "deviation": (
+        "Deviates from the reference",
+        "Break where the chosen action differs from the reference policy's action "
+        "(needs the launch attribute 'reference'; condition e.g. regret > 0.1).",
     ),
 }
 DEFAULT_MISSED_STEPS = 5
@@ -89,11 +95,19 @@ class Hit:
 class BreakpointSet:
     """The breakpoints of a session, checked against each step a run arrives at."""
 
-    def __init__(self, model: POMDP, output: Callable[[str], None]):
+    def __init__(
+        self,
+        model: POMDP,
+        output: Callable[[str], None],
+        reference: Reference | None = None,
+    ):
         self.model = model
         self.output = output
-        self.symbols = symbol_table(model)
-        self.symbols_with_p = symbol_table(model, with_p=True)
+        self.reference = reference
+        self.symbols = symbol_table(model, reference=reference is not None)
+        self.symbols_with_p = symbol_table(
+            model, with_p=True, reference=reference is not None
+        )
         self.source: list[Breakpoint] = []
         self.functions: list[Breakpoint] = []
         self.filters: list[EventFilter] = []
@@ -190,6 +204,12 @@ class BreakpointSet:
             if filter_id not in EVENT_FILTERS:
                 errors.append(f"unknown event filter {filter_id!r}")
                 continue
+            if filter_id == "deviation" and self.reference is None:
+                errors.append(
+                    "filter deviation needs a reference policy; set the launch "
+                    "attribute 'reference' (pomdb debug --reference), e.g. to optimal"
+                )
+                continue
             event_filter = EventFilter(filter_id)
             condition = option.get("condition")
             try:
@@ -217,7 +237,9 @@ class BreakpointSet:
         for event_filter in self.filters:
             if event_filter.condition is not None:
                 names |= event_filter.condition.names
-        self._environment = EnvironmentBuilder(self.model, frozenset(names))
+        self._environment = EnvironmentBuilder(
+            self.model, frozenset(names), self.reference
+        )
 
     def check(self, steps: list[Step], index: int) -> Hit | None:
         """Return why the run stops at `steps[index]`, or None to run on.
@@ -250,6 +272,9 @@ class BreakpointSet:
                 event_filter.condition is None
                 or self._truthy(event_filter.condition, env)
             ):
+                if event_filter.id == "deviation":
+                    # The regret is computed only here, after the condition held.
+                    description += f" ({self.reference.regret_text(step)})"
                 return Hit("exception", description, filter_id=event_filter.id)
         return None
 
@@ -338,6 +363,8 @@ class BreakpointSet:
                 and all(s.state == intrusion and s.action != stop for s in window)
             ):
                 return f"t={step.t}: the intrusion has gone on for {n} steps without a stop"
+        if event_filter.id == "deviation":
+            return self.reference.deviation(step)
         return None
 
 

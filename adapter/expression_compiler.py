@@ -153,6 +153,9 @@ class _Compiler:
         return _Compiled(closures.member(symbol.members_key, index))
 
     def unknown_name_message(self, name: str) -> str:
+        reason = self.symbols.unavailable_reason(name)
+        if reason is not None:
+            return f"'{name}' is not available in this session: {reason}"
         if name in _PYTHON_SPELLINGS:
             return f"unknown name '{name}'; write '{_PYTHON_SPELLINGS[name]}'"
         if name in FUNCTIONS:

@@ -59,6 +59,9 @@ class Symbol:
 class SymbolTable:
     """The names an expression may use, built from scalars, namespaces and constants.
 
+    `unavailable` maps names that are not declared in this table to the reason, which
+    the compile error of an expression that reads one of them shows.
+
     Raises ValueError when a name is not an identifier, starts with "__", is a keyword
     of the language (and, or, not, true, false, null), is both a constant and a
     variable, or when a namespace repeats a member.
@@ -69,6 +72,7 @@ class SymbolTable:
         scalars: Iterable[str] = (),
         namespaces: Mapping[str, Sequence[str]] | None = None,
         constants: Mapping[str, int | float] | None = None,
+        unavailable: Mapping[str, str] | None = None,
     ) -> None:
         scalar_names = set(scalars)
         namespaces = dict(namespaces or {})
@@ -98,10 +102,18 @@ class SymbolTable:
             symbols[name] = Symbol(name, constant=value)
 
         self._symbols = symbols
+        self._unavailable = {
+            name: reason for name, reason in (unavailable or {}).items()
+            if name not in symbols
+        }  # fmt: skip
 
     def lookup(self, name: str) -> Symbol | None:
         """Return the symbol called `name`, or None when there is none."""
         return self._symbols.get(name)
+
+    def unavailable_reason(self, name: str) -> str | None:
+        """Return why `name` is not declared in this session, if it is a known name."""
+        return self._unavailable.get(name)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -8,8 +8,9 @@ from typing import Any, Callable
 
 from adapter.breakpoints import EVENT_FILTERS
 from adapter.protocol import Arguments, RequestError
+from adapter.reference import DEFAULT_ROLLOUTS, MAX_ROLLOUTS, Reference
 from adapter.runtime import Runtime
-from simcore.model import ModelError
+from simcore.model import POMDP, ModelError
 from simcore.policies import PolicyError, load_policy
 from simcore.recording import RecordingError, read_trace
 from simcore.scenario import load_scenario
@@ -38,13 +39,19 @@ def capabilities() -> dict[str, Any]:
                 "description": description,
                 "default": False,
                 "supportsCondition": True,
-                "conditionDescription": "number of steps, e.g. 5"
-                if filter_id == "missed_intrusion"
-                else "expression over the step, e.g. b.intrusion < 0.5",
+                "conditionDescription": _CONDITION_DESCRIPTIONS.get(
+                    filter_id, "expression over the step, e.g. b.intrusion < 0.5"
+                ),
             }
             for filter_id, (label, description) in EVENT_FILTERS.items()
         ],
     }
+
+
+_CONDITION_DESCRIPTIONS = {
+    "missed_intrusion": "number of steps, e.g. 5",
+    "deviation": "expression over the step, e.g. regret > 0.1",
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class LaunchConfiguration:
     stop_on_entry: bool
     trace: str | None
     log_file: str | None
+    reference: str | None = None
+    reference_rollouts: int = DEFAULT_ROLLOUTS
 
     @classmethod
     def from_arguments(cls, args: Arguments) -> LaunchConfiguration:
@@ -78,6 +87,12 @@ class LaunchConfiguration:
         max_steps = args.get_int("maxSteps", None)
         if episodes < 1 or (max_steps is not None and max_steps < 1):
             raise RequestError("launch: 'episodes' and 'maxSteps' must be at least 1")
+        rollouts = args.get_int("referenceRollouts", DEFAULT_ROLLOUTS)
+        if not 2 <= rollouts <= MAX_ROLLOUTS:
+            raise RequestError(
+                f"launch: 'referenceRollouts' must be between 2 and {MAX_ROLLOUTS}, "
+                f"got {rollouts}"
+            )
         return cls(
             scenario=scenario,
             policy=policy,
@@ -87,6 +102,8 @@ class LaunchConfiguration:
             stop_on_entry=args.get_bool("stopOnEntry", True),
             trace=args.get_str("trace", None),
             log_file=args.get_str("logFile", None),
+            reference=args.get_str("reference", None) or None,
+            reference_rollouts=rollouts,
         )
 
     def build_runtime(self, output: Callable[[str], None]) -> Runtime:
@@ -94,7 +111,8 @@ class LaunchConfiguration:
         try:
             model = load_scenario(self.scenario)
             policy = load_policy(self.policy, model)
-            runtime = Runtime(model, policy, output)
+            reference = self._load_reference(model)
+            runtime = Runtime(model, policy, output, reference)
             if self.trace:
                 recorded = read_trace(Path(self.trace), model)
                 runtime.add_recorded(Path(self.trace), recorded, self.seed, self.max_steps)
@@ -103,6 +121,18 @@ class LaunchConfiguration:
         except (ModelError, PolicyError, RecordingError, OSError, ValueError) as error:
             raise RequestError(f"launch failed: {error}") from None
         return runtime
+
+    def _load_reference(self, model: POMDP) -> Reference | None:
+        if self.reference is None:
+            return None
+        try:
+            policy = load_policy(self.reference, model)
+            return Reference(
+                model, policy, rollouts=self.reference_rollouts, seed=self.seed,
+                max_steps=self.max_steps,
+            )  # fmt: skip
+        except ValueError as error:
+            raise ValueError(f"reference {self.reference!r}: {error}") from None
 
     def describe(self) -> str:
         """Return what the session plays, for the Debug Console."""

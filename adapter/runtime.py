@@ -21,6 +21,7 @@ from simcore.policies import Policy
 from simcore.recording import RecordedEpisode
 
 from adapter.breakpoints import BreakpointSet, Hit
+from adapter.reference import Reference
 
 logger = logging.getLogger(__name__)
 
@@ -101,18 +102,23 @@ class EpisodeRun:
 
 
 class Runtime:
-    """Episodes of one model under one policy, and the breakpoints that stop them."""
+    """Episodes of one model under one policy, and the breakpoints that stop them.
+
+    A `reference` policy, when given, is what the policy's choices are compared with.
+    """
 
     def __init__(
         self,
         model: POMDP,
         policy: Policy,
         output: Callable[[str], None] = lambda text: None,
+        reference: Reference | None = None,
     ):
         self.model = model
         self.policy = policy
         self.output = output
-        self.breakpoints = BreakpointSet(model, output)
+        self.reference = reference
+        self.breakpoints = BreakpointSet(model, output, reference)
         self.episodes: dict[int, EpisodeRun] = {}
 
     def add_simulated(self, seed: int, count: int, max_steps: int | None) -> None:

@@ -18,7 +18,14 @@ from adapter.breakpoints import EVENT_FILTERS, declaration_matches
 from adapter.launch import LaunchConfiguration, capabilities
 from adapter.protocol import Arguments, Connection, Deferred, RequestError
 from adapter.runtime import EpisodeRun, Runtime, Stop
-from adapter.variables import SCOPES, Formatter, frame_name, scope_variables
+from adapter.variables import (
+    OPTIMAL_SCOPE,
+    SCOPES,
+    Formatter,
+    frame_name,
+    optimal_variables,
+    scope_variables,
+)
 from adapter.watch import Evaluator
 
 logger = logging.getLogger(__name__)
@@ -84,7 +91,7 @@ class Session:
         model = runtime.model
         with self._lock:
             self.runtime = runtime
-            self.evaluator = Evaluator(model, self.formatter)
+            self.evaluator = Evaluator(model, self.formatter, runtime.reference)
             if model.path is not None:
                 path = model.path.resolve()
                 self._source = {"name": path.name, "path": str(path)}
@@ -95,6 +102,8 @@ class Session:
         self._output(
             f"pomdb: {model.name} under {runtime.policy.name}, {configuration.describe()}\n"
         )
+        if runtime.reference is not None:
+            self._output(f"pomdb: reference {runtime.reference.describe()}\n")
         for pending_args, deferred in self._pending_breakpoints:
             try:
                 deferred.resolve(self._set_breakpoints(pending_args))
@@ -234,29 +243,43 @@ class Session:
     def on_scopes(self, args: Arguments) -> dict[str, Any]:
         frame = args.get_int("frameId")
         episode, t = self._frame_step(frame)
-        return {
-            "scopes": [
-                {
-                    "name": name,
-                    "variablesReference": frame * _SCOPE_SPAN + index + 1,
-                    "expensive": False,
-                    **({"presentationHint": "locals"} if name == "Belief" else {}),
-                }
-                for index, name in enumerate(SCOPES)
-            ]
-        }
+        scopes = [
+            {
+                "name": name,
+                "variablesReference": frame * _SCOPE_SPAN + index + 1,
+                "expensive": False,
+                **({"presentationHint": "locals"} if name == "Belief" else {}),
+            }
+            for index, name in enumerate(SCOPES)
+        ]
+        reference = self.runtime.reference
+        if reference is not None:
+            # Monte Carlo action values take a while, so VS Code fetches them on demand.
+            scopes.append({
+                "name": OPTIMAL_SCOPE,
+                "variablesReference": frame * _SCOPE_SPAN + len(SCOPES) + 1,
+                "expensive": not reference.exact,
+            })  # fmt: skip
+        return {"scopes": scopes}
 
     def on_variables(self, args: Arguments) -> dict[str, Any]:
         reference = args.get_int("variablesReference")
         frame, scope = divmod(reference - 1, _SCOPE_SPAN)
-        if reference < 1 or scope >= len(SCOPES):
+        runtime = self._require_runtime()
+        if reference < 1 or scope >= len(SCOPES) + (runtime.reference is not None):
             raise RequestError(f"variables: unknown variablesReference {reference}")
         episode, t = self._frame_step(frame)
         with self._lock:
             step = episode.steps[t]
             previous = episode.steps[t - 1] if t > 0 else None
-            variables = scope_variables(
-                SCOPES[scope], self.runtime.model, step, previous, self.formatter
+            if scope < len(SCOPES):
+                variables = scope_variables(
+                    SCOPES[scope], runtime.model, step, previous, self.formatter
+                )
+        if scope == len(SCOPES):
+            # Outside the lock: rollouts must not hold up requests about other episodes.
+            variables = optimal_variables(
+                runtime.model, step, runtime.reference, self.formatter
             )
         start = max(args.get_int("start", 0), 0)
         count = args.get_int("count", 0)

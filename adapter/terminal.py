@@ -8,7 +8,8 @@ Commands (type `help` at the prompt):
     break NAME [if EXPR]  break on a state, action or observation declared in the scenario
     break when EXPR     break where an expression holds (e.g. pi.stop > 0.8)
     event NAME [COND]   break on a security event (stop, intrusion_start, false_alarm,
-                        missed_intrusion)
+                        missed_intrusion, deviation: the action differs from the
+                        reference's, e.g. event deviation regret > 0.1)
     delete              remove every breakpoint and event
     print EXPR | p      evaluate an expression at the current step
     frames [N] | bt     list the newest N steps          info   show the current step
@@ -29,6 +30,7 @@ from simcore.model import ModelError
 from simcore.scenario import load_scenario
 
 from adapter.client import DapClient
+from adapter.reference import DEFAULT_ROLLOUTS
 
 PROMPT = "(pomdb) "
 
@@ -307,9 +309,18 @@ class TerminalDebugger:
             )["variables"]
             values[scope["name"]] = variables
         self.print(f"  step        {frame['name']}")
-        for scope in ("Hidden", "Observation", "Belief", "Policy", "Reward"):
-            shown = [v for v in values.get(scope, []) if not v["name"].startswith("Z(")]
-            text = ", ".join(f"{v['name']}={v['value']}" for v in shown)
+        for scope in ("Hidden", "Observation", "Belief", "Policy", "Reward", "Optimal"):
+            if scope not in values:
+                continue  # Optimal exists only with a reference policy
+            shown: dict[str, str] = {}
+            for variable in values[scope]:
+                name, value = variable["name"], variable["value"]
+                estimated = name.removesuffix(" standard error")
+                if estimated != name and estimated in shown:
+                    shown[estimated] += f" ± {value}"
+                elif not name.startswith("Z(") and name != "reference":
+                    shown[name] = value
+            text = ", ".join(f"{name}={value}" for name, value in shown.items())
             self.print(f"  {scope.lower():<11} {text}")
 
     def _report_breakpoint(self, result: dict[str, Any], label: str, specs: list) -> None:
@@ -340,6 +351,12 @@ def add_debug_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--episodes", type=int, default=1, help="episodes (threads) to simulate")
     parser.add_argument("--max-steps", type=int, help="step limit per episode")
     parser.add_argument("--trace", help="replay a recording or an observation trace instead")
+    parser.add_argument("--reference",
+                        help="reference policy to compare with, in the forms of --policy "
+                             "or optimal; adds the Optimal scope and the deviation event")
+    parser.add_argument("--reference-rollouts", type=int,
+                        help="Monte Carlo rollouts per action for a reference without "
+                             f"exact action values (default {DEFAULT_ROLLOUTS})")
     parser.add_argument("--script", help="read commands from this file and echo them")
     parser.add_argument("--log-file", help="write the adapter's log to this file")
     parser.set_defaults(handler=run_debug)  # fmt: skip
@@ -350,8 +367,7 @@ def run_debug(args: argparse.Namespace) -> int:
     scenario = Path(args.scenario)
     arguments: dict[str, Any] = {
         "scenario": str(scenario.resolve()),
-        "policy": args.policy if ":" in args.policy or not Path(args.policy).exists()
-        else str(Path(args.policy).resolve()),
+        "policy": _policy_argument(args.policy),
         "seed": args.seed,
         "episodes": args.episodes,
         "stopOnEntry": True,
@@ -360,6 +376,10 @@ def run_debug(args: argparse.Namespace) -> int:
         arguments["maxSteps"] = args.max_steps
     if args.trace:
         arguments["trace"] = str(Path(args.trace).resolve())
+    if args.reference:
+        arguments["reference"] = _policy_argument(args.reference)
+    if args.reference_rollouts is not None:
+        arguments["referenceRollouts"] = args.reference_rollouts
     if args.log_file:
         arguments["logFile"] = str(Path(args.log_file).resolve())
     try:
@@ -382,3 +402,10 @@ def run_debug(args: argparse.Namespace) -> int:
     finally:
         debugger.close()
     return 0
+
+
+def _policy_argument(spec: str) -> str:
+    """Return a policy spec with a file path made absolute for the adapter."""
+    if ":" in spec or not Path(spec).exists():
+        return spec
+    return str(Path(spec).resolve())

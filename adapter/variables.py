@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapter.reference import MAX_ROLLOUT_STEPS, Reference
 from simcore.episode import Step
 from simcore.model import POMDP
 
 SCOPES = ("Belief", "Observation", "Policy", "Hidden", "Reward")
+# The scope that compares the step with a reference policy, after SCOPES.
+OPTIMAL_SCOPE = "Optimal"
 
 # Value of the hidden state and attacker action when replaying observations.
 HIDDEN_VALUE = "unknown (replayed observations)"
@@ -117,4 +120,47 @@ def _observation_variables(
         for i, name in enumerate(model.states):
             likelihood = formatter.probability(model.observation[i, step.observation])
             variables.append(_variable(f"Z(o | {name})", likelihood, "probability", None))
+    return variables
+
+
+def optimal_variables(
+    model: POMDP, step: Step, reference: Reference, formatter: Formatter
+) -> list[dict[str, Any]]:
+    """Return the variables of the Optimal scope: the reference's action and
+    probabilities, Q(b, a) for every action and the regrets, with standard errors
+    when the action values are Monte Carlo estimates."""
+    comparison = reference.compare(step)
+    errors = comparison.standard_errors
+
+    variables = [
+        _variable("reference", reference.describe(), "policy", None),
+        _variable("action", model.actions[comparison.reference_action], "action", "ref"),
+    ]
+    for i, name in enumerate(model.actions):
+        probability = formatter.probability(comparison.reference_probs[i])
+        variables.append(_variable(f"P({name})", probability, "probability", f"ref.{name}"))
+
+    for i, name in enumerate(model.actions):
+        value = formatter.number(float(comparison.values[i]))
+        variables.append(_variable(f"Q(b, {name})", value, "float", f"q.{name}"))
+        if errors is not None:
+            error = formatter.number(float(errors[i]))
+            variables.append(_variable(f"Q(b, {name}) standard error", error, "float", None))
+
+    regrets = (
+        ("regret", comparison.regret, comparison.regret_error, "regret"),
+        ("expected regret", comparison.expected_regret,
+         comparison.expected_regret_error, "expected_regret"),
+    )  # fmt: skip
+    for label, value, error, evaluate_name in regrets:
+        variables.append(_variable(label, formatter.number(value), "float", evaluate_name))
+        if error is not None:
+            text = formatter.number(error)
+            variables.append(_variable(f"{label} standard error", text, "float", None))
+
+    if comparison.rollouts:
+        text = f"{comparison.rollouts} per action"
+        if comparison.truncated:
+            text += f", {comparison.truncated} cut off after {MAX_ROLLOUT_STEPS} steps"
+        variables.append(_variable("rollouts", text, "int", None))
     return variables

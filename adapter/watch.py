@@ -10,6 +10,7 @@ from simcore.model import POMDP
 from adapter.step_values import step_environment, symbol_table
 from adapter.expressions import EvaluationError, Expression, ExpressionError, compile_expression
 from adapter.protocol import RequestError
+from adapter.reference import Reference
 from adapter.variables import HIDDEN_VALUE, Formatter, observation_label
 
 # Compiled expressions kept per session, so a watch is parsed once.
@@ -19,18 +20,24 @@ _CACHE_SIZE = 256
 class Evaluator:
     """Evaluates the expression language for `evaluate` requests."""
 
-    def __init__(self, model: POMDP, formatter: Formatter):
+    def __init__(
+        self, model: POMDP, formatter: Formatter, reference: Reference | None = None
+    ):
         self.model = model
         self.formatter = formatter
-        self.symbols = symbol_table(model)
+        self.reference = reference
+        self.symbols = symbol_table(model, reference=reference is not None)
         self._compiled: dict[str, Expression] = {}
-        self._probabilities = {f"b.{name}" for name in model.states} | {
-            f"pi.{name}" for name in model.actions
-        }
+        self._probabilities = (
+            {f"b.{name}" for name in model.states}
+            | {f"pi.{name}" for name in model.actions}
+            | {f"ref.{name}" for name in model.actions}
+        )
         self._names: dict[str, tuple[str, ...]] = {
             "state": model.states,
             "action": model.actions,
             "attacker_action": model.attacker_actions,
+            "ref": model.actions,
         }
         for component in model.observation_components:
             if component.labels is not None:
@@ -45,7 +52,9 @@ class Evaluator:
                 return hover
         try:
             expression = self._compile(text)
-            value = expression.evaluate(step_environment(self.model, step))
+            value = expression.evaluate(
+                step_environment(self.model, step, self.reference)
+            )
         except ExpressionError as error:
             raise RequestError(f"invalid expression: {error}") from None
         except EvaluationError as error:

@@ -27,7 +27,9 @@ from adapter.schema import capability_names
 INVALID = REPO_ROOT / "tests" / "data" / "scenarios" / "invalid"
 COMPONENTS = REPO_ROOT / "tests" / "data" / "scenarios" / "components.yaml"
 SCOPES = ["Belief", "Observation", "Policy", "Hidden", "Reward"]
-EVENT_FILTERS = {"stop", "intrusion_start", "false_alarm", "missed_intrusion"}
+EVENT_FILTERS = {
+    "stop", "intrusion_start", "false_alarm", "missed_intrusion", "deviation"
+}  # fmt: skip
 
 
 def launch(session: DebugSession, **attributes: Any) -> dict[str, Any]:
