@@ -78,11 +78,21 @@ def run_episodes(args: argparse.Namespace) -> int:
 # Subcommands defined in other modules: name -> (module, parser function, summary).
 COMMANDS = {
     "debug": ("adapter.terminal", "add_debug_parser", "step through episodes at a prompt"),
+    "evaluate": (
+        "simcore.evaluation_cli",
+        "add_evaluate_parser",
+        "compare policies on the same episodes (common random numbers)",
+    ),
     "fit": ("simcore.sysid", "add_fit_parser", "fit an observation model from data"),
     "import-alerts": (
         "simcore.alerts",
         "add_import_alerts_parser",
         "turn Snort or Suricata alert logs into an observation trace",
+    ),
+    "solve": (
+        "simcore.solve_cli",
+        "add_solve_parser",
+        "compute the optimal policy and bounds on its value",
     ),
     "train": ("simcore.training", "add_train_parser", "train a policy with PPO"),
 }
@@ -111,8 +121,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     run.add_argument(
         "--policy",
         required=True,
-        help="policy file, threshold:A[,A...] (alpha_1..alpha_L), first-alert, "
-        "random or random:P",
+        help="policy file, Stable-Baselines3 model (.zip), threshold:A[,A...] "
+        "(alpha_1..alpha_L), first-alert, random or random:P",
     )
     run.add_argument("--episodes", type=positive_int, default=100, help="episodes to run")
     run.add_argument("--seed", type=int, default=0, help="random seed of the run")
