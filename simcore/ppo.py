@@ -1,7 +1,8 @@
 """Proximal policy optimisation (PPO, clipped objective) for a defender policy.
 
-The trainer reads top to bottom: hyperparameters, networks, then per update the
-rollout, the advantage estimate (GAE) and the optimisation epochs. The actor is
+The trainer reads top to bottom: the state (networks, optimiser and episodes, from
+`simcore.ppo_state`), then per update the rollout, the advantage estimate (GAE), the
+optimisation epochs, the metrics and the checkpoint. The actor is
 `simcore.neural.make_network` over `simcore.neural.features`, so the trained network
 saves and loads as a `NeuralPolicy`. The critic is a second network of the same shape
 with one output.
@@ -9,22 +10,23 @@ with one output.
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from simcore.model import POMDP
-from simcore.neural import feature_size, make_network
+from simcore.neural import NeuralPolicy, feature_size, save_neural_policy
 from simcore.ppo_config import PPOConfig
-from simcore.vector_env import VectorEnv, sample_rows
+from simcore.ppo_state import initial_state
+from simcore.trainer import TrainingRun
+from simcore.vector_env import sample_rows
 
 logger = logging.getLogger(__name__)
 
@@ -67,35 +69,13 @@ def compute_gae(
     return advantages, advantages + values
 
 
-def _initialise(network: nn.Sequential, output_gain: float) -> nn.Sequential:
-    """Set orthogonal weights (gain sqrt 2, `output_gain` at the output), zero bias."""
-    layers = [layer for layer in network if isinstance(layer, nn.Linear)]
-    for layer in layers:
-        gain = output_gain if layer is layers[-1] else math.sqrt(2.0)
-        nn.init.orthogonal_(layer.weight, gain)
-        nn.init.zeros_(layer.bias)
-    return network
-
-
-def make_actor_critic(
-    model: POMDP, config: PPOConfig
-) -> tuple[nn.Sequential, nn.Sequential]:
-    """Return a fresh actor and critic, initialised from `config.seed`."""
-    hidden, inputs = list(config.hidden), feature_size(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        actor = make_network(inputs, len(model.actions), hidden, config.activation)
-        critic = make_network(inputs, 1, hidden, config.activation)
-        # A near-zero output layer starts the actor close to the uniform policy.
-        return _initialise(actor, 0.01), _initialise(critic, 1.0)
-
-
 @dataclass
-class TrainingResult:
+class PPOResult:
     """A trained actor and critic with the run's figures."""
 
     actor: nn.Sequential
     critic: nn.Sequential
+    config: PPOConfig
     global_step: int
     seconds: float
     history: list[dict[str, float]]
@@ -104,65 +84,56 @@ class TrainingResult:
     def steps_per_second(self) -> float:
         return self.global_step / self.seconds if self.seconds > 0 else math.nan
 
+    def policy(self, model: POMDP, name: str = "ppo") -> NeuralPolicy:
+        return NeuralPolicy(model, self.actor, name=name)
 
-class _MetricsWriter:
-    """Writes one CSV row per update: global_step, then the METRIC_KEYS."""
-
-    def __init__(self, path: Path | None):
-        self._file = None
-        if path is not None:
-            self._file = path.open("w", newline="", encoding="utf-8")
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(["global_step", *METRIC_KEYS])
-
-    def write(self, row: dict[str, float]) -> None:
-        if self._file is not None:
-            self._writer.writerow(
-                [int(row["global_step"])] + [row[k] for k in METRIC_KEYS]
-            )
-            self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+    def save(self, path: Path, model: POMDP, extra: dict[str, Any]) -> None:
+        """Write the actor as a NeuralPolicy file: `path` and its weights beside it."""
+        hidden, activation = list(self.config.hidden), self.config.activation
+        save_neural_policy(path, self.actor, model, hidden, activation, extra)
 
 
 def train(
-    model: POMDP,
-    config: PPOConfig,
-    metrics_path: Path | None = None,
-    progress: TextIO | None = None,
-) -> TrainingResult:
+    model: POMDP, config: PPOConfig, run: TrainingRun | None = None
+) -> PPOResult:
     """Train a defender policy for `model` with PPO and return the networks.
 
-    Writes one CSV row of metrics per update to `metrics_path` and progress lines
-    (steps per second, mean return) to `progress` when they are given.
+    `run` receives the metrics of every update and saves the checkpoints, and its
+    `resume_state` continues an interrupted run (see `simcore.trainer`).
     """
     config.validate()
+    run = TrainingRun(algorithm="ppo") if run is None else run
     previous_threads = torch.get_num_threads()
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(config.threads)
     torch.use_deterministic_algorithms(True)
-    metrics = _MetricsWriter(metrics_path)
     try:
-        return _train(model, config, metrics, progress)
+        return _train(model, config, run)
     finally:
-        metrics.close()
+        run.close()
         torch.set_num_threads(previous_threads)
         torch.use_deterministic_algorithms(previous_deterministic)
 
 
-def _train(
-    model: POMDP, config: PPOConfig, metrics: _MetricsWriter, progress: TextIO | None
-) -> TrainingResult:
+def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
     gamma = model.discount if config.gamma is None else config.gamma
-    seeds = np.random.SeedSequence(config.seed).spawn(2)
-    env = VectorEnv(model, config.num_envs, seeds[0])
-    rng = np.random.Generator(np.random.PCG64(seeds[1]))
-    actor, critic = make_actor_critic(model, config)
+    state = initial_state(model, config, run.world)
+    if run.resume_state is not None:
+        state.restore(run.resume_state)
+    actor, critic, optimizer, env, rng = (
+        state.actor,
+        state.critic,
+        state.optimizer,
+        state.env,
+        state.rng,
+    )
     parameters = [*actor.parameters(), *critic.parameters()]
-    optimizer = torch.optim.Adam(parameters, lr=config.learning_rate, eps=1e-5)
-    logger.info("training PPO for %d steps on %s", config.total_timesteps, model.name)
+    logger.info(
+        "training PPO for %d steps on %s from update %d",
+        config.total_timesteps,
+        model.name,
+        state.update,
+    )
 
     # Rollout storage, (num_steps, num_envs) per quantity
     T, N = config.num_steps, config.num_envs
@@ -174,14 +145,13 @@ def _train(
     values = np.zeros((T, N))
 
     next_features = env.features()
-    global_step, start, history = 0, time.perf_counter(), []
-    for update in range(config.num_updates):
+    start = time.perf_counter() - state.seconds
+    for update in range(state.update, config.num_updates):
         if config.anneal_lr:
             fraction = 1.0 - update / config.num_updates
             optimizer.param_groups[0]["lr"] = fraction * config.learning_rate
         episode_returns: list[float] = []
         episode_lengths: list[float] = []
-
         # Rollout: sample actions by inverse CDF from the actor's probabilities
         for t in range(T):
             inputs[t] = torch.as_tensor(next_features, dtype=torch.float32)
@@ -210,7 +180,7 @@ def _train(
             next_features = step.features
             episode_returns += step.returns.tolist()
             episode_lengths += step.lengths.tolist()
-            global_step += N
+            state.global_step += N
 
         # Advantage estimate: bootstrap the value of the state after the rollout
         with torch.no_grad():
@@ -273,11 +243,11 @@ def _train(
         seconds = time.perf_counter() - start
         target_variance = np.var(targets)
         row = {
-            "global_step": float(global_step),
+            "global_step": float(state.global_step),
             "charts/episodic_return": _mean(episode_returns),
             "charts/episodic_length": _mean(episode_lengths),
             "charts/learning_rate": optimizer.param_groups[0]["lr"],
-            "charts/steps_per_second": global_step / seconds,
+            "charts/steps_per_second": state.global_step / seconds,
             "losses/policy_loss": policy_loss.item(),
             "losses/value_loss": value_loss.item(),
             "losses/entropy": entropy.item(),
@@ -289,31 +259,19 @@ def _train(
                 else float(1.0 - np.var(targets - values) / target_variance)
             ),
         }
-        history.append(row)
-        metrics.write(row)
-        _report(progress, update, config.num_updates, row)
+        run.record(row)
+
+        # Save the state after this update
+        state.update, state.seconds = update + 1, seconds
+        if run.checkpoint_due(state.update, config.num_updates):
+            run.save_checkpoint(state.to_checkpoint())
 
     seconds = time.perf_counter() - start
-    logger.info("trained %d steps in %.1f s", global_step, seconds)
-    return TrainingResult(actor.eval(), critic.eval(), global_step, seconds, history)
+    logger.info("trained %d steps in %.1f s", state.global_step, seconds)
+    return PPOResult(
+        actor.eval(), critic.eval(), config, state.global_step, seconds, run.history
+    )
 
 
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
-
-
-def _report(progress: TextIO | None, update: int, updates: int, row: dict) -> None:
-    """Print about twenty progress lines per run, and always the last update's."""
-    if progress is None:
-        return
-    every = max(1, updates // 20)
-    if (update + 1) % every and update + 1 != updates:
-        return
-    print(
-        f"update {update + 1}/{updates}  step {int(row['global_step'])}  "
-        f"{row['charts/steps_per_second']:.0f} steps/s  "
-        f"mean return {row['charts/episodic_return']:.3f}  "
-        f"entropy {row['losses/entropy']:.3f}",
-        file=progress,
-        flush=True,
-    )

@@ -13,8 +13,13 @@ class ConfigError(ValueError):
     """An invalid hyperparameter. The message names it, its value and its range."""
 
 
-def _option(default: Any, help: str, unit: str = "") -> Any:
-    return field(default=default, metadata={"help": help, "unit": unit})
+def _option(
+    default: Any, help: str, unit: str = "", default_text: str | None = None
+) -> Any:
+    metadata = {"help": help, "unit": unit}
+    if default_text is not None:
+        metadata["default_text"] = default_text
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -33,7 +38,10 @@ class PPOConfig:
         True, "decrease the learning rate linearly to 0 over the updates"
     )
     gamma: float | None = _option(
-        None, "discount of the returns in the advantage estimate", "per step"
+        None,
+        "discount of the returns in the advantage estimate",
+        "per step",
+        default_text="the scenario's discount",
     )
     gae_lambda: float = _option(
         0.95, "GAE lambda: the bias/variance trade-off of the advantage estimate"

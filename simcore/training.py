@@ -1,8 +1,14 @@
-"""The `pomdb train` command: train, evaluate and save a policy with its metadata."""
+"""The `pomdb train` command: train, evaluate and save a policy with its metadata.
+
+The algorithms and their hyperparameter options are in `simcore.algorithms`, the
+contract between the command and an algorithm in `simcore.trainer`, and the
+checkpoint and attacker checks in `simcore.training_setup`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shlex
@@ -13,32 +19,42 @@ from typing import Any
 
 import numpy as np
 
-from simcore.cli import confidence_interval
+from simcore.algorithms import (
+    ALGORITHMS,
+    AlgorithmUnavailable,
+    add_hyperparameter_options,
+    config_values,
+    option_words,
+)
+from simcore.checkpoint import CheckpointError
+from simcore.cli import confidence_interval, positive_int
 from simcore.episode import Simulator, episode_seed
 from simcore.model import POMDP
-from simcore.neural import NeuralPolicy, save_neural_policy
 from simcore.policies import Policy
-from simcore.ppo import train
-from simcore.ppo_config import ConfigError, PPOConfig, config_fields
-from simcore.scenario import load_scenario
+from simcore.progress import MODES, Progress
+from simcore.training_setup import TrainingSetup, prepare
 
 logger = logging.getLogger(__name__)
 
-ALGORITHMS = ("ppo",)
 DEFAULT_EVAL_EPISODES = 1000
+DEFAULT_CHECKPOINT_EVERY = 10
 
 
 def add_train_parser(subparsers: Any) -> None:
-    """Register `pomdb train` with one option per PPO hyperparameter."""
+    """Register `pomdb train` with its run options and one option per hyperparameter."""
     parser = subparsers.add_parser(
         "train",
-        help="train a defender policy with PPO and save it as a policy file",
-        description="Train a neural defender policy on a scenario, evaluate it on "
-        "simulated episodes, and write POLICY.json with its weights in POLICY.pt.",
+        help="train a defender policy and save it as a policy file",
+        description="Train a defender policy on a scenario, evaluate it on simulated "
+        "episodes, and write POLICY.json with its weights in POLICY.pt.",
     )
     parser.add_argument("scenario", help="scenario file (YAML)")
+    algorithms = ", ".join(f"{name}: {a.summary}" for name, a in ALGORITHMS.items())
     parser.add_argument(
-        "--algorithm", choices=ALGORITHMS, default="ppo", help="training algorithm"
+        "--algorithm",
+        choices=list(ALGORITHMS),
+        default="ppo",
+        help=f"training algorithm ({algorithms}; default: ppo)",
     )
     parser.add_argument(
         "--out",
@@ -47,7 +63,12 @@ def add_train_parser(subparsers: Any) -> None:
         help="policy metadata file to write; the weights go beside it as POLICY.pt",
     )
     parser.add_argument(
-        "--metrics", metavar="FILE.csv", help="write one CSV row of metrics per update"
+        "--attacker",
+        default="static",
+        metavar="static|SCENARIO.yaml",
+        help="attacker that generates the episodes: static, the scenario's own "
+        "attacker, or an attacker profile scenario with the same states, actions "
+        "and observations (default: static)",
     )
     parser.add_argument(
         "--eval-episodes",
@@ -57,74 +78,98 @@ def add_train_parser(subparsers: Any) -> None:
         help="episodes simulated to evaluate the trained policy "
         f"(episodes; default {DEFAULT_EVAL_EPISODES})",
     )
-    hyperparameters = parser.add_argument_group("PPO hyperparameters")
-    for name, default, text, unit in config_fields():
-        default_text = str(default)
-        if isinstance(default, tuple):
-            default_text = ",".join(map(str, default))
-        if name == "gamma":
-            default_text = "the scenario's discount"
-        unit_text = f"{unit}; " if unit else ""
-        help_text = f"{text} ({unit_text}default: {default_text})"
-        option = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
-            hyperparameters.add_argument(
-                option, action=argparse.BooleanOptionalAction, help=help_text
-            )
-        elif isinstance(default, tuple):
-            hyperparameters.add_argument(option, metavar="SIZES", help=help_text)
-        elif isinstance(default, str):
-            hyperparameters.add_argument(option, metavar="NAME", help=help_text)
-        else:
-            value_type = int if isinstance(default, int) else float
-            metavar = "N" if value_type is int else "X"
-            hyperparameters.add_argument(
-                option, type=value_type, metavar=metavar, help=help_text
-            )
+    output = parser.add_argument_group("progress, metrics and checkpoints")
+    output.add_argument(
+        "--progress",
+        choices=MODES,
+        default="bar",
+        help="bar: a progress line on stderr; json: one JSON object per update on "
+        "stdout; none: no progress (default: bar)",
+    )
+    output.add_argument(
+        "--metrics", metavar="FILE.csv", help="write one CSV row of metrics per update"
+    )
+    output.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="learning-curve figure to write (default: POLICY_learning_curve.png "
+        "beside --out)",
+    )
+    output.add_argument(
+        "--no-plot", action="store_true", help="do not write a learning-curve figure"
+    )
+    output.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="checkpoint file, written atomically during training and deleted when "
+        "the policy is saved (default: POLICY.ckpt beside --out)",
+    )
+    output.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=DEFAULT_CHECKPOINT_EVERY,
+        metavar="N",
+        help=f"updates between checkpoints (updates; default {DEFAULT_CHECKPOINT_EVERY})",
+    )
+    output.add_argument(
+        "--no-checkpoint", action="store_true", help="do not write checkpoints"
+    )
+    output.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep the checkpoint after the policy is saved",
+    )
+    output.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in the checkpoint, with its hyperparameters",
+    )
+    add_hyperparameter_options(parser)
     parser.set_defaults(handler=train_command)
 
 
-def config_from_args(args: argparse.Namespace) -> PPOConfig:
-    """Return the validated PPOConfig; options not given keep their defaults."""
-    options: dict[str, Any] = {}
-    for name, default, _, _ in config_fields():
-        value = getattr(args, name, None)
-        if value is None:
-            continue
-        if isinstance(default, tuple):
-            value = _parse_sizes(name, value)
-        options[name] = value
-    config = PPOConfig(**options)
-    config.validate()
-    return config
-
-
-def _parse_sizes(name: str, text: str) -> tuple[int, ...]:
+def train_command(args: argparse.Namespace) -> int:
+    """Train, evaluate and save a policy, and return the exit code."""
     try:
-        return tuple(int(part) for part in text.split(","))
-    except ValueError:
-        raise ConfigError(
-            f"{name} {text!r} is not a comma-separated list of integers, e.g. 64,64"
-        ) from None
+        setup = prepare(args)
+    except (AlgorithmUnavailable, CheckpointError, ValueError) as error:
+        print(f"pomdb train: error: {error}", file=sys.stderr)
+        return 2
 
+    model, config, run = setup.model, setup.config, setup.run
+    resumed = "" if run.resume_state is None else f", resumed from {setup.checkpoint}"
+    print(
+        f"training {args.algorithm} on {args.scenario} (seed {config.seed}, "
+        f"attacker {args.attacker}{resumed})",
+        file=sys.stderr,
+    )
+    # The clock of the progress starts here, so that setup time is not counted.
+    first_step = 0 if run.resume_state is None else run.resume_state["global_step"]
+    run.progress = Progress(
+        config.total_timesteps, args.progress, initial_step=int(first_step)
+    )
+    try:
+        result = setup.train(model, config, run)
+    except KeyboardInterrupt:
+        run.close()
+        print(f"pomdb train: interrupted; {_resume_hint(setup)}", file=sys.stderr)
+        return 130
 
-def canonical_command(args: argparse.Namespace, config: PPOConfig) -> str:
-    """Return a `pomdb train` command line that names every hyperparameter."""
-    words = ["pomdb", "train", str(args.scenario), "--algorithm", args.algorithm]
-    words += ["--out", str(args.out)]
-    if args.metrics:
-        words += ["--metrics", str(args.metrics)]
-    words += ["--eval-episodes", str(args.eval_episodes)]
-    for name, _, _, _ in config_fields():
-        value = getattr(config, name)
-        option = "--" + name.replace("_", "-")
-        if isinstance(value, bool):
-            words.append(option if value else "--no-" + option[2:])
-        elif isinstance(value, tuple):
-            words += [option, ",".join(map(str, value))]
-        elif value is not None:
-            words += [option, str(value)]
-    return shlex.join(words)
+    out = setup.out
+    policy = result.policy(model, out.stem)
+    evaluation = evaluate_policy(model, policy, args.eval_episodes, config.seed)
+    result.save(out, model, _metadata(args, setup, result, evaluation))
+    logger.info("wrote %s and %s", out, out.with_suffix(".pt"))
+    if setup.plot is not None:
+        from simcore.learning_curve import plot_learning_curve
+
+        title = f"{args.algorithm} on {model.name or Path(args.scenario).name}"
+        plot_learning_curve(result.history, setup.plot, title)
+    if setup.checkpoint is not None and not args.keep_checkpoint:
+        setup.checkpoint.unlink(missing_ok=True)
+
+    _print_summary(args, setup, result, evaluation)
+    return 0
 
 
 def evaluate_policy(
@@ -146,6 +191,16 @@ def evaluate_policy(
     }
 
 
+def canonical_command(args: argparse.Namespace, config: Any) -> str:
+    """Return a `pomdb train` command line that names every hyperparameter."""
+    words = ["pomdb", "train", str(args.scenario), "--algorithm", args.algorithm]
+    words += ["--out", str(args.out), "--attacker", str(args.attacker)]
+    if args.metrics:
+        words += ["--metrics", str(args.metrics)]
+    words += ["--eval-episodes", str(args.eval_episodes)]
+    return shlex.join(words + option_words(config))
+
+
 def pomdb_version() -> str:
     try:
         return package_metadata.version("pomdb")
@@ -153,71 +208,69 @@ def pomdb_version() -> str:
         return "unknown"
 
 
-def train_command(args: argparse.Namespace) -> int:
-    """Train, evaluate and save a policy, and return the exit code."""
-    try:
-        config = config_from_args(args)
-        if args.eval_episodes < 2:
-            raise ConfigError(
-                f"--eval-episodes must be at least 2 for a confidence interval, "
-                f"got {args.eval_episodes}"
-            )
-    except ConfigError as error:
-        print(f"pomdb train: error: {error}", file=sys.stderr)
-        return 2
-    out = Path(args.out)
-    if out.suffix != ".json":
-        print(
-            f"pomdb train: error: --out {out} must end in .json; the weights are "
-            f"written beside it as {out.with_suffix('.pt').name}",
-            file=sys.stderr,
-        )
-        return 2
-
-    scenario = Path(args.scenario)
-    model = load_scenario(scenario)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    metrics = Path(args.metrics) if args.metrics else None
-    print(
-        f"training {args.algorithm} on {scenario} (seed {config.seed})", file=sys.stderr
-    )
-    result = train(model, config, metrics_path=metrics, progress=sys.stderr)
-
-    policy = NeuralPolicy(model, result.actor, name=out.stem)
-    evaluation = evaluate_policy(model, policy, args.eval_episodes, config.seed)
-    relative_scenario = os.path.relpath(scenario.resolve(), out.resolve().parent)
-    extra = {
+def _metadata(
+    args: argparse.Namespace, setup: TrainingSetup, result: Any, evaluation: dict
+) -> dict[str, Any]:
+    """Return what the policy file records about the scenario, training and score."""
+    out, config = setup.out, setup.config
+    relative_scenario = os.path.relpath(Path(args.scenario).resolve(), out.resolve().parent)
+    hyperparameters = config_values(config)
+    if hyperparameters.get("gamma", 0) is None:
+        hyperparameters["gamma"] = setup.model.discount
+    training = {
+        "algorithm": args.algorithm,
+        "command": canonical_command(args, config),
+        "seed": config.seed,
+        "pomdb_version": pomdb_version(),
+        "attacker": setup.attacker,
+        "hyperparameters": hyperparameters,
+        "timesteps": result.global_step,
+        "seconds": round(result.seconds, 1),
+        "steps_per_second": round(result.global_step / max(result.seconds, 1e-9)),
+    }
+    return {
         "scenario": Path(relative_scenario).as_posix(),
-        "training": {
-            "algorithm": args.algorithm,
-            "command": canonical_command(args, config),
-            "seed": config.seed,
-            "pomdb_version": pomdb_version(),
-            "hyperparameters": _hyperparameters(config, model),
-            "timesteps": result.global_step,
-            "seconds": round(result.seconds, 1),
-            "steps_per_second": round(result.steps_per_second),
-        },
+        "training": training,
         "evaluation": evaluation,
     }
-    save_neural_policy(
-        out, result.actor, model, list(config.hidden), config.activation, extra
-    )
-    logger.info("wrote %s and %s", out, out.with_suffix(".pt"))
-    print(f"policy       {out} (weights {out.with_suffix('.pt').name})")
+
+
+def _print_summary(
+    args: argparse.Namespace, setup: TrainingSetup, result: Any, evaluation: dict
+) -> None:
+    out = setup.out
+    weights = out.with_suffix(".pt")
+    if not weights.exists():
+        weights = None  # a threshold policy file has no weights
+    if args.progress == "json":
+        record = {
+            "type": "result",
+            "policy": str(out),
+            "weights": str(weights) if weights else None,
+            "timesteps": result.global_step,
+            "seconds": result.seconds,
+            "evaluation": {
+                key: (value if np.isfinite(value) else None)
+                if isinstance(value, float)
+                else value
+                for key, value in evaluation.items()
+            },
+            "metrics": str(args.metrics) if args.metrics else None,
+            "plot": str(setup.plot) if setup.plot else None,
+        }
+        print(json.dumps(record), flush=True)
+        return
+    print(f"policy       {out}" + (f" (weights {weights.name})" if weights else ""))
     print(f"trained      {result.global_step} steps in {result.seconds:.1f} s")
     print(
         f"mean return  {evaluation['mean_return']:.4f} ± {evaluation['ci95']:.4f} "
         f"(95% CI, {evaluation['episodes']} episodes, seed {evaluation['seed']})"
     )
-    return 0
+    if setup.plot is not None:
+        print(f"curve        {setup.plot}")
 
 
-def _hyperparameters(config: PPOConfig, model: POMDP) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, _, _, _ in config_fields():
-        value = getattr(config, name)
-        values[name] = list(value) if isinstance(value, tuple) else value
-    if config.gamma is None:
-        values["gamma"] = model.discount
-    return values
+def _resume_hint(setup: TrainingSetup) -> str:
+    if setup.checkpoint is None or not setup.checkpoint.exists():
+        return "no checkpoint was saved"
+    return f"repeat the command with --resume to continue from {setup.checkpoint}"

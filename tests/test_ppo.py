@@ -15,9 +15,11 @@ from simcore.belief import ImpossibleObservation, update
 from simcore.episode import Simulator, episode_seed
 from simcore.neural import NeuralPolicy
 from simcore.policies import Policy, load_policy
-from simcore.ppo import METRIC_KEYS, compute_gae, make_actor_critic, train
+from simcore.ppo import METRIC_KEYS, compute_gae, train
+from simcore.ppo_state import make_actor_critic
 from simcore.ppo_config import PPOConfig
 from simcore.scenario import load_scenario
+from simcore.trainer import TrainingRun
 from simcore.training import add_train_parser, evaluate_policy
 from simcore.vector_env import VectorEnv, batched_update
 
@@ -159,7 +161,7 @@ def test_training_improves_return(model, tmp_path: Path) -> None:
     initial = NeuralPolicy(model, make_actor_critic(model, config)[0])
     metrics = tmp_path / "metrics.csv"
 
-    result = train(model, config, metrics_path=metrics)
+    result = train(model, config, TrainingRun(metrics_path=metrics))
 
     trained = NeuralPolicy(model, result.actor)
     before = evaluate_policy(model, initial, 300, seed=5)["mean_return"]
