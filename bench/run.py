@@ -25,6 +25,9 @@ BENCHMARKS = {
     "continue_rate": "continue_rate.py",
     "profile_continue": "profile_continue.py",
     "profile_requests": "profile_requests.py",
+    "ppo_vs_sb3": "ppo_vs_sb3.py",
+    "solver_grid": "solver_grid.py",
+    "vector_rate": "vector_rate.py",
 }
 
 
@@ -94,6 +97,25 @@ def summary_rows(results: dict[str, dict]) -> list[tuple[str, str, str, str, str
                     verdict
                     if name.endswith("function breakpoint") and "DAP" not in name
                     else "",
+                )
+            )
+    vector = results.get("vector_rate", {})
+    if "rows" in vector:
+        csle = vector["rows"]["CSLE StoppingGamePomdpDefenderEnv"]["steps_per_second"]
+        goal = vector["ratios"]["goal"]
+        for name, data in vector["ratios"].items():
+            if name == "goal":
+                continue
+            row = vector["rows"][name.removesuffix(" / CSLE")]
+            at_goal = name.startswith(f"pomdb VectorEnv, {goal['batch']} ")
+            verdict = f">= {goal['ratio']:g}: {'met' if goal['met'] else 'not met'}"
+            rows.append(
+                (
+                    f"steps/s: {name.removesuffix(' / CSLE')}",
+                    f"{row['steps_per_second']:,.0f}",
+                    f"{csle:,.0f}",
+                    f"{data['of_medians']:.1f}",
+                    verdict if at_goal else "",
                 )
             )
     profile = results.get("profile_continue", {})
