@@ -10,6 +10,8 @@ import pytest
 
 from simcore.cli import confidence_interval, main
 from simcore.episode import Simulator, episode_seed
+from simcore.evaluation import evaluate
+from simcore.evaluation_report import paired_difference
 from simcore.model import POMDP, ObservationComponent
 from simcore.policies import PolicyError, load_policy
 from simcore.scenario import load_scenario
@@ -245,13 +247,31 @@ def test_simulated_return_matches_value(solution, optimal_returns) -> None:
     assert abs(returns.mean() - solution.value) <= margin
 
 
-@pytest.mark.parametrize("threshold", ["0.3", "0.5", "0.8"])
-def test_optimal_beats_threshold_policies(model, optimal_returns, threshold: str) -> None:
-    """Paired episodes: the same seed gives both policies the same random numbers."""
-    optimal = optimal_returns
-    other = simulated_returns(model, load_policy(f"threshold:{threshold}", model), 3000)
-    difference = optimal - other
-    assert difference.mean() - confidence_interval(difference, 0.95) > 0
+THRESHOLD_GRID = [f"threshold:{alpha}" for alpha in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)]
+THRESHOLD_GRID.append("threshold:0.9,0.7,0.5")
+
+
+@pytest.mark.parametrize("scenario", [SAMPLE, EMULATION], ids=["csle", "emulation"])
+def test_optimal_beats_threshold_policies(scenario: Path) -> None:
+    """Common random numbers: every policy plays the same 4,000 episodes.
+
+    The grid includes the solver's own thresholds as CSLE's smooth threshold, which
+    stops at random near the threshold and so loses to the deterministic optimum.
+    """
+    model = load_scenario(scenario)
+    solution = solve(model)
+    own = "threshold:" + ",".join(f"{alpha:.4f}" for alpha in solution.thresholds)
+    specs = [*THRESHOLD_GRID, own]
+    policies = [("optimal", solution.policy)]
+    policies += [(spec, load_policy(spec, model)) for spec in specs]
+
+    evaluation = evaluate(model, policies, episodes=4000, seed=11)
+
+    optimal = evaluation.policies[0].returns
+    for result in evaluation.policies[1:]:
+        difference = paired_difference(optimal, result.returns)
+        lower = difference["mean"] - difference["paired_ci95"]
+        assert lower > 0, f"{result.name}: optimal - threshold = {difference}"
 
 
 def test_policy_file_round_trip(model, solution, tmp_path: Path) -> None:
