@@ -24,6 +24,8 @@ class Algorithm:
     summary: str
     config: str
     train: str
+    # Whether the policy file has its weights beside it as POLICY.pt.
+    saves_weights: bool = False
 
 
 ALGORITHMS = {
@@ -31,6 +33,7 @@ ALGORITHMS = {
         "proximal policy optimisation of a neural policy",
         "simcore.ppo_config:PPOConfig",
         "simcore.ppo:train",
+        saves_weights=True,
     ),
     # T-SPSA: its entry follows the same form, with its config class and train.
     "tspsa": Algorithm(

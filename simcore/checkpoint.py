@@ -113,10 +113,19 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path}: the checkpoint was written for another scenario (SHA-256 "
             f"{str(saved_sha)[:12]}..., this scenario {scenario_sha256[:12]}...); "
-            "resume with the scenario file it was trained on, unchanged, or start a "
-            "new run without --resume"
+            "resume with the scenario file it was trained on, unchanged, or delete or "
+            f"move {path} and start a new run without --resume"
         )
     return state
+
+
+def is_checkpoint(path: Path) -> bool:
+    """Return whether `path` is a readable pomdb checkpoint of any algorithm."""
+    try:
+        state = _read(Path(path))
+    except CheckpointError:
+        return False
+    return isinstance(state, dict) and state.get("format") == CHECKPOINT_FORMAT
 
 
 def _read(path: Path) -> Any:

@@ -152,18 +152,27 @@ def _requested_command(argv: list[str] | None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Run the command in `argv` (default: sys.argv) and return its exit status.
+
+    Ctrl-C stops any command with status 130, the shell's status for SIGINT, and one
+    line on stderr instead of a traceback.
+    """
     try:
-        return args.handler(args)
-    except (ModelError, PolicyError, RecordingError, OSError) as error:
-        print(f"pomdb: error: {error}", file=sys.stderr)
-        return 2
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        try:
+            return args.handler(args)
+        except (ModelError, PolicyError, RecordingError, OSError) as error:
+            print(f"pomdb: error: {error}", file=sys.stderr)
+            return 2
+    except KeyboardInterrupt:
+        print("pomdb: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -24,11 +24,15 @@ def atomic_write(
 
     `check`, if given, is called with the temporary file's path before the rename and
     may raise to keep the old file. The new file gets the permissions of a file made
-    by open(), not the private mode of a temporary file.
+    by open(), not the private mode of a temporary file. An OSError of the write
+    names `path` rather than the temporary file.
     """
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    temporary = Path(name)
+    temporary = None
     try:
+        fd, name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        temporary = Path(name)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -37,6 +41,10 @@ def atomic_write(
         if check is not None:
             check(temporary)
         os.replace(temporary, path)
+    except OSError as error:
+        if error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, str(path)) from error
     finally:
-        if temporary.exists():
+        if temporary is not None and temporary.exists():
             temporary.unlink()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -147,7 +146,10 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
     values = np.zeros((T, N))
 
     next_features = env.features()
-    start = time.perf_counter() - state.seconds
+    # The training time counts from here, without the set-up above, and adds up over
+    # the processes of a resumed run.
+    previous_seconds = state.seconds
+    run.start_clock()
     for update in range(state.update, config.num_updates):
         if config.anneal_lr:
             fraction = 1.0 - update / config.num_updates
@@ -250,7 +252,7 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
                 optimizer.step()
 
         # Record the update's metrics
-        seconds = time.perf_counter() - start
+        seconds = previous_seconds + run.elapsed()
         target_variance = np.var(targets)
         row = {
             "global_step": float(state.global_step),
@@ -276,10 +278,15 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
         if run.checkpoint_due(state.update, config.num_updates):
             run.save_checkpoint(state.to_checkpoint())
 
-    seconds = time.perf_counter() - start
-    logger.info("trained %d steps in %.1f s", state.global_step, seconds)
+    # The time of the last update, so that the result agrees with the last metrics row.
+    logger.info("trained %d steps in %.1f s", state.global_step, state.seconds)
     return PPOResult(
-        actor.eval(), critic.eval(), config, state.global_step, seconds, run.history
+        actor.eval(),
+        critic.eval(),
+        config,
+        state.global_step,
+        state.seconds,
+        run.history,
     )
 
 

@@ -6,14 +6,18 @@ the row to `run.history`, writes it to the CSV file and reports progress. When
 `run.checkpoint_due(updates_done, total_updates)` is true it calls
 `run.save_checkpoint(state)` with its own resumable state, and when
 `run.resume_state` is set it continues from that state, which `load_checkpoint`
-returned. `run.world`, when set, is the attacker profile that generates the hidden
-states and observations (`VectorEnv(model, ..., world=run.world)`).
+returned. It calls `run.start_clock()` after its set-up, right before the first
+update, and measures its training time with `run.elapsed()`, which is also the clock
+of the progress, so that the recorded time and the progress agree. `run.world`, when
+set, is the attacker profile that generates the hidden states and observations
+(`VectorEnv(model, ..., world=run.world)`).
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,6 +72,20 @@ class TrainingRun:
         if self.resume_state is not None:
             self.history = [dict(row) for row in self.resume_state["history"]]
         self._metrics = _MetricsWriter(self.metrics_path, self.history)
+        self._started: float | None = None
+
+    @property
+    def first_step(self) -> int:
+        """The global step this process starts from: 0, or the resumed run's last."""
+        return int(self.history[-1]["global_step"]) if self.history else 0
+
+    def start_clock(self) -> None:
+        """Start the training time of this process, after the algorithm's set-up."""
+        self._started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        """Return the seconds since `start_clock` in this process, 0 before it."""
+        return 0.0 if self._started is None else time.perf_counter() - self._started
 
     def record(self, row: dict[str, float]) -> None:
         """Append one update's metrics, which include "global_step", and report them."""

@@ -32,7 +32,7 @@ from simcore.episode import Simulator, episode_seed
 from simcore.model import POMDP
 from simcore.policies import Policy
 from simcore.progress import MODES, Progress
-from simcore.training_setup import TrainingSetup, prepare
+from simcore.training_setup import TrainingSetup, prepare, remove_unused_weights
 
 logger = logging.getLogger(__name__)
 
@@ -143,33 +143,69 @@ def train_command(args: argparse.Namespace) -> int:
         f"attacker {args.attacker}{resumed})",
         file=sys.stderr,
     )
-    # The clock of the progress starts here, so that setup time is not counted.
-    first_step = 0 if run.resume_state is None else run.resume_state["global_step"]
+    # The progress reads the run's clock, which the algorithm starts after its set-up,
+    # so the progress and the recorded training time measure the same seconds.
     run.progress = Progress(
-        config.total_timesteps, args.progress, initial_step=int(first_step)
+        config.total_timesteps,
+        args.progress,
+        initial_step=run.first_step,
+        clock=run.elapsed,
     )
+    out = setup.out
     try:
         result = setup.train(model, config, run)
+        policy = result.policy(model, out.stem)
+        evaluation = evaluate_policy(model, policy, args.eval_episodes, config.seed)
     except KeyboardInterrupt:
         run.close()
         print(f"pomdb train: interrupted; {_resume_hint(setup)}", file=sys.stderr)
         return 130
 
-    out = setup.out
-    policy = result.policy(model, out.stem)
-    evaluation = evaluate_policy(model, policy, args.eval_episodes, config.seed)
-    result.save(out, model, _metadata(args, setup, result, evaluation))
-    logger.info("wrote %s and %s", out, out.with_suffix(".pt"))
-    if setup.plot is not None:
-        from simcore.learning_curve import plot_learning_curve
-
-        title = f"{args.algorithm} on {model.name or Path(args.scenario).name}"
-        plot_learning_curve(result.history, setup.plot, title)
+    try:
+        result.save(out, model, _metadata(args, setup, result, evaluation))
+    except OSError as error:
+        print(f"pomdb train: error: cannot write the policy: {error}", file=sys.stderr)
+        if ALGORITHMS[args.algorithm].saves_weights:
+            remove_unused_weights(out)
+        if setup.checkpoint is not None and setup.checkpoint.exists():
+            print(
+                f"pomdb train: the trained state is in {setup.checkpoint}; fix the "
+                "cause and repeat the command with --resume to evaluate and save the "
+                "policy without training again",
+                file=sys.stderr,
+            )
+        return 1
+    logger.info("wrote %s", out)
     if setup.checkpoint is not None and not args.keep_checkpoint:
         setup.checkpoint.unlink(missing_ok=True)
 
-    _print_summary(args, setup, result, evaluation)
+    plot_error = _write_plot(args, setup, result)
+    plot = setup.plot if plot_error is None else None
+    _print_summary(args, setup, result, evaluation, plot)
+    if plot_error is not None:
+        print(
+            f"pomdb train: error: the policy is saved in {out}, but writing the "
+            f"learning curve failed: {plot_error}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _write_plot(
+    args: argparse.Namespace, setup: TrainingSetup, result: Any
+) -> OSError | None:
+    """Draw the learning curve into `setup.plot`; return the error of a failed write."""
+    if setup.plot is None:
+        return None
+    from simcore.learning_curve import plot_learning_curve
+
+    title = f"{args.algorithm} on {setup.model.name or Path(args.scenario).name}"
+    try:
+        plot_learning_curve(result.history, setup.plot, title)
+    except OSError as error:
+        return error
+    return None
 
 
 def evaluate_policy(
@@ -225,7 +261,7 @@ def _metadata(
         "attacker": setup.attacker,
         "hyperparameters": hyperparameters,
         "timesteps": result.global_step,
-        "seconds": round(result.seconds, 1),
+        "seconds": round(result.seconds, 3),
         "steps_per_second": round(result.global_step / max(result.seconds, 1e-9)),
     }
     return {
@@ -236,7 +272,11 @@ def _metadata(
 
 
 def _print_summary(
-    args: argparse.Namespace, setup: TrainingSetup, result: Any, evaluation: dict
+    args: argparse.Namespace,
+    setup: TrainingSetup,
+    result: Any,
+    evaluation: dict,
+    plot: Path | None,
 ) -> None:
     out = setup.out
     weights = out.with_suffix(".pt")
@@ -256,18 +296,18 @@ def _print_summary(
                 for key, value in evaluation.items()
             },
             "metrics": str(args.metrics) if args.metrics else None,
-            "plot": str(setup.plot) if setup.plot else None,
+            "plot": str(plot) if plot else None,
         }
         print(json.dumps(record), flush=True)
         return
-    print(f"policy       {out}" + (f" (weights {weights.name})" if weights else ""))
+    print(f"policy       {out}" + (f" (weights {weights})" if weights else ""))
     print(f"trained      {result.global_step} steps in {result.seconds:.1f} s")
     print(
         f"mean return  {evaluation['mean_return']:.4f} ± {evaluation['ci95']:.4f} "
         f"(95% CI, {evaluation['episodes']} episodes, seed {evaluation['seed']})"
     )
-    if setup.plot is not None:
-        print(f"curve        {setup.plot}")
+    if plot is not None:
+        print(f"curve        {plot}")
 
 
 def _resume_hint(setup: TrainingSetup) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,7 +142,10 @@ def _train(model: POMDP, config: TSPSAConfig, run: TrainingRun) -> TSPSAResult:
         config.iterations, model.name, first,
     )  # fmt: skip
 
-    start = time.perf_counter()
+    # The training time counts from here, without the set-up above, and adds up over
+    # the processes of a resumed run.
+    seconds = previous_seconds
+    run.start_clock()
     for k in range(first, config.iterations):
         a_k, c_k = step_size(config, k), perturbation_size(config, k)
 
@@ -165,7 +167,7 @@ def _train(model: POMDP, config: TSPSAConfig, run: TrainingRun) -> TSPSAResult:
         # Metrics: J(theta) on episodes of its own
         current = _estimate(env, model, theta, [config.seed, _METRIC_EPISODES, k])
         simulated += current.steps
-        seconds = previous_seconds + time.perf_counter() - start
+        seconds = previous_seconds + run.elapsed()
         row = {
             "global_step": k + 1,
             RETURN_KEY: current.mean_return,
@@ -191,7 +193,6 @@ def _train(model: POMDP, config: TSPSAConfig, run: TrainingRun) -> TSPSAResult:
                 }
             )
 
-    seconds = previous_seconds + time.perf_counter() - start
     logger.info("T-SPSA done: thresholds %s", np.round(expit(theta), 4).tolist())
     return TSPSAResult(
         theta=theta,

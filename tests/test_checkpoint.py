@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -15,11 +17,13 @@ from simcore.checkpoint import (
     CHECKPOINT_VERSION,
     CheckpointError,
     file_sha256,
+    is_checkpoint,
     load_checkpoint,
     numpy_rng_state,
     save_checkpoint,
     set_numpy_rng_state,
 )
+from simcore.files import atomic_write
 
 SHA = "a" * 64
 
@@ -164,9 +168,47 @@ def test_other_algorithm(tmp_path) -> None:
 def test_other_scenario(tmp_path) -> None:
     path = tmp_path / "run.ckpt"
     save_checkpoint(path, sample_state())
-    with pytest.raises(CheckpointError, match="another scenario"):
+    with pytest.raises(CheckpointError, match="another scenario") as raised:
         load_checkpoint(path, "ppo", "b" * 64)
+    assert f"delete or move {path}" in str(raised.value)
     assert load_checkpoint(path, "ppo", None)["update"] == 5
+
+
+def test_is_checkpoint(tmp_path) -> None:
+    checkpoint, weights, text = tmp_path / "a.ckpt", tmp_path / "b.pt", tmp_path / "c.yaml"
+    save_checkpoint(checkpoint, sample_state())
+    torch.save(torch.nn.Linear(2, 2).state_dict(), weights)
+    text.write_text("states: [healthy, intrusion]\n")
+
+    assert is_checkpoint(checkpoint)
+    assert not is_checkpoint(weights)
+    assert not is_checkpoint(text)
+
+
+def test_atomic_write_error_names_target(tmp_path) -> None:
+    target = tmp_path / "absent" / "policy.json"
+
+    with pytest.raises(FileNotFoundError) as raised:
+        atomic_write(target, lambda f: f.write(b"{}"))
+
+    assert raised.value.filename == str(target)
+    assert ".tmp" not in str(raised.value)
+
+
+def test_atomic_write_failed_rename_names_target(tmp_path, monkeypatch) -> None:
+    target = tmp_path / "policy.json"
+
+    def read_only(source, destination):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), source, None, destination)
+
+    monkeypatch.setattr("simcore.files.os.replace", read_only)
+    with pytest.raises(OSError) as raised:
+        atomic_write(target, lambda f: f.write(b"{}"))
+
+    assert raised.value.errno == errno.EROFS
+    expected = f"[Errno {errno.EROFS}] {os.strerror(errno.EROFS)}: '{target}'"
+    assert str(raised.value) == expected
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_file_sha256(tmp_path) -> None:

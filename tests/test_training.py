@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -161,13 +163,16 @@ def test_cli_rejects(tmp_path, capsys, options, message) -> None:
 
 
 def test_cli_keeps_existing_checkpoint(tmp_path, capsys) -> None:
+    assert train_cli(tmp_path, "--keep-checkpoint", "--no-plot") == 0
     checkpoint = tmp_path / "policy.ckpt"
-    checkpoint.write_bytes(b"an earlier run")
+    saved = checkpoint.read_bytes()
 
     assert train_cli(tmp_path) == 2
 
-    assert "exists from an earlier run" in capsys.readouterr().err
-    assert checkpoint.read_bytes() == b"an earlier run"
+    error = capsys.readouterr().err
+    assert "exists from an earlier run" in error
+    assert f"delete or move {checkpoint} to start a new one" in error
+    assert checkpoint.read_bytes() == saved
 
 
 def test_cli_rejects_corrupt_checkpoint(tmp_path, capsys) -> None:
@@ -198,7 +203,9 @@ def test_cli_resume_checks_scenario(tmp_path, capsys) -> None:
     )
 
     assert code == 2
-    assert "written for another scenario" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "written for another scenario" in error
+    assert f"delete or move {tmp_path / 'policy.ckpt'}" in error
 
 
 def test_corrupt_policy_weights_rejected(tmp_path, model) -> None:
@@ -348,3 +355,231 @@ def test_moving_average_skips_nan() -> None:
 
     values = np.array([1.0, np.nan, 3.0, 5.0])
     np.testing.assert_array_equal(moving_average(values, 2), [1.0, 1.0, 3.0, 4.0])
+
+
+TSPSA_OPTIONS = ["--algorithm", "tspsa", "--iterations", "6", "--seed", "2"]
+TSPSA_OPTIONS += ["--episodes-per-evaluation", "20", "--eval-episodes", "20"]
+TSPSA_OPTIONS += ["--no-plot", "--checkpoint-every", "1"]
+
+# Runs `pomdb train` and sends itself the signal argv[1] right after the second
+# checkpoint is saved.
+SIGNAL_AFTER_CHECKPOINT_DRIVER = """
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import simcore.trainer
+real_save = simcore.trainer.save_checkpoint
+saves = []
+def save_then_signal(path, state):
+    real_save(path, state)
+    saves.append(path)
+    if len(saves) == 2:
+        os.kill(os.getpid(), int(sys.argv[1]))
+simcore.trainer.save_checkpoint = save_then_signal
+from simcore.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def metrics_without_speed(path: Path) -> list[list[str]]:
+    """Return the CSV rows without charts/steps_per_second, which varies by run."""
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    speed = rows[0].index("charts/steps_per_second")
+    return [row[:speed] + row[speed + 1 :] for row in rows]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["int", "kill"])
+def test_cli_tspsa_resume_after_signal(tmp_path, capsys, stop) -> None:
+    reference = tmp_path / "ref.json"
+    command = ["train", str(SAMPLE), *TSPSA_OPTIONS, "--progress", "none"]
+    metrics = ["--metrics", str(tmp_path / "ref.csv")]
+    assert main([*command, "--out", str(reference), *metrics]) == 0
+
+    out, checkpoint = tmp_path / "stopped.json", tmp_path / "stopped.ckpt"
+    resumed = [*command, "--out", str(out), "--metrics", str(tmp_path / "stopped.csv")]
+    driver = [sys.executable, "-c", SIGNAL_AFTER_CHECKPOINT_DRIVER, str(int(stop))]
+    stopped = subprocess.run(
+        [*driver, *resumed],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    expected = 130 if stop == signal.SIGINT else -signal.SIGKILL
+    assert stopped.returncode == expected, stopped.stderr
+    assert load_checkpoint(checkpoint, "tspsa", None)["iteration"] == 2
+    capsys.readouterr()
+    resumed[resumed.index("none")] = "json"
+    assert main([*resumed, "--resume"]) == 0
+    progress = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [record["step"] for record in progress[:-1]] == [3, 4, 5, 6]
+    ours, theirs = json.loads(out.read_text()), json.loads(reference.read_text())
+    assert ours["thresholds"] == theirs["thresholds"]
+    assert ours["theta"] == theirs["theta"]
+    assert ours["evaluation"] == theirs["evaluation"]
+    assert metrics_without_speed(tmp_path / "stopped.csv") == metrics_without_speed(
+        tmp_path / "ref.csv"
+    )
+    assert not checkpoint.exists()
+
+
+def test_cli_time_matches_progress(tmp_path, capsys, monkeypatch) -> None:
+    from simcore import ppo
+
+    real_initial_state = ppo.initial_state
+
+    def slow_initial_state(*args, **kwargs):
+        time.sleep(0.5)
+        return real_initial_state(*args, **kwargs)
+
+    monkeypatch.setattr(ppo, "initial_state", slow_initial_state)
+    assert train_cli(tmp_path, "--progress", "json", "--no-plot") == 0
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    last, result = lines[-2], lines[-1]
+    training = json.loads((tmp_path / "policy.json").read_text())["training"]
+    # The set-up before the first update, here 0.5 s longer, is in neither figure.
+    assert abs(last["elapsed_seconds"] - result["seconds"]) < 0.1
+    assert abs(training["seconds"] - result["seconds"]) <= 0.0005
+    assert training["steps_per_second"] == round(4096 / result["seconds"])
+
+
+def test_cli_metrics_keeps_other_files(tmp_path, capsys) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SAMPLE.read_text())
+    notes = tmp_path / "notes.csv"
+    notes.write_text("name,value\nalpha,1\n")
+
+    assert train_cli(tmp_path, "--metrics", str(scenario)) == 2
+    assert f"--metrics {scenario} must end in .csv" in capsys.readouterr().err
+    assert train_cli(tmp_path, "--metrics", str(notes)) == 2
+    assert "is not a pomdb metrics file" in capsys.readouterr().err
+
+    assert scenario.read_text() == SAMPLE.read_text()
+    assert notes.read_text() == "name,value\nalpha,1\n"
+    assert not (tmp_path / "policy.json").exists()
+
+
+def test_cli_metrics_replaces_earlier_metrics(tmp_path) -> None:
+    metrics = tmp_path / "m.csv"
+    metrics.write_text("global_step,charts/episodic_return\n512,1.0\n")
+
+    assert train_cli(tmp_path, "--metrics", str(metrics), "--no-plot") == 0
+
+    assert len(metrics.read_text().splitlines()) == 1 + 8
+
+
+@pytest.mark.parametrize("option", ["--out", "--metrics", "--plot", "--checkpoint"])
+def test_cli_rejects_read_only_folder(tmp_path, capsys, monkeypatch, option) -> None:
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_temporary_file = tempfile.TemporaryFile
+
+    def temporary_file(*args, dir=None, **kwargs):
+        if Path(dir) == read_only:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
+        return real_temporary_file(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)
+    name = {"--out": "p.json", "--metrics": "m.csv", "--plot": "c.png"}
+    path = read_only / name.get(option, "p.ckpt")
+    options = [] if option == "--out" else [option, str(path)]
+
+    out = "ro/p.json" if option == "--out" else "policy.json"
+    assert train_cli(tmp_path, *options, out=out) == 2
+
+    error = capsys.readouterr().err
+    assert f"{option} {path}: cannot write to the folder {read_only}" in error
+    assert "Read-only file system" in error
+    assert "training ppo" not in error
+
+
+def test_cli_rejects_file_as_folder(tmp_path, capsys) -> None:
+    (tmp_path / "file").write_text("not a folder")
+
+    assert train_cli(tmp_path, out="file/p.json") == 2
+
+    error = capsys.readouterr().err
+    assert f"--out {tmp_path / 'file' / 'p.json'}: cannot create the folder" in error
+
+
+def test_cli_failed_plot_keeps_policy(tmp_path, capsys, monkeypatch) -> None:
+    def read_only(history, path, title):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr("simcore.learning_curve.plot_learning_curve", read_only)
+
+    assert train_cli(tmp_path) == 1
+
+    error = capsys.readouterr().err
+    assert f"the policy is saved in {tmp_path / 'policy.json'}" in error
+    assert "writing the learning curve failed" in error
+    assert load_policy(str(tmp_path / "policy.json"), load_scenario(SAMPLE))
+    assert not (tmp_path / "policy.ckpt").exists()
+
+
+def test_cli_failed_save_resumes(tmp_path, capsys, monkeypatch) -> None:
+    from simcore import neural
+
+    real_atomic_write = neural.atomic_write
+
+    def full_after_weights(path, *args, **kwargs):
+        # The weights are written first, then the disk is full for the JSON file.
+        if path.suffix == ".json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real_atomic_write(path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(neural, "atomic_write", full_after_weights)
+        assert train_cli(tmp_path, "--no-plot") == 1
+    error = capsys.readouterr().err
+    assert "cannot write the policy" in error
+    assert f"the trained state is in {tmp_path / 'policy.ckpt'}" in error
+
+    assert train_cli(tmp_path, "--no-plot", "--resume") == 0
+    assert (tmp_path / "policy.pt").exists()
+    assert not (tmp_path / "policy.ckpt").exists()
+
+
+def test_cli_summary_names_weights_path(tmp_path, capsys) -> None:
+    assert train_cli(tmp_path, "--no-plot", out="sub/policy.json") == 0
+
+    assert f"(weights {tmp_path / 'sub' / 'policy.pt'})" in capsys.readouterr().out
+
+
+NOT_ITS_WEIGHTS = "policy.pt exists and policy.json is not a pomdb neural policy"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"policy.pt": b"mine"}, NOT_ITS_WEIGHTS),
+        (
+            {"policy.pt": b"mine", "policy.json": b'{"format": "pomdb-policy"}'},
+            NOT_ITS_WEIGHTS,
+        ),
+        ({"policy.json": b'{"notes": 1}'}, "exists and is not a pomdb policy file"),
+        ({"policy.json": b"\xff\xfe"}, "exists and is not a pomdb policy file"),
+    ],
+    ids=["weights-alone", "threshold-json", "other-json", "binary"],
+)
+def test_cli_keeps_unrelated_out_files(tmp_path, capsys, files, message) -> None:
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+
+    assert train_cli(tmp_path) == 2
+
+    assert message in capsys.readouterr().err
+    for name, data in files.items():
+        assert (tmp_path / name).read_bytes() == data
+
+
+def test_cli_rejects_scenario_as_checkpoint(tmp_path, capsys) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text(SAMPLE.read_text())
+
+    assert train_cli(tmp_path, "--checkpoint", str(other)) == 2
+    assert f"{other} exists and is not a pomdb checkpoint" in capsys.readouterr().err
+    assert train_cli(tmp_path, "--checkpoint", str(SAMPLE)) == 2
+    assert f"--checkpoint {SAMPLE} is also the scenario" in capsys.readouterr().err
+    assert other.read_text() == SAMPLE.read_text()
