@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_ROLLOUTS = 500
 MAX_ROLLOUTS = 1_000_000
 # NOTE: a rollout stops after this many steps even when the episode has no step limit
-# or a longer one. Such truncated rollouts are counted and shown in the Optimal scope.
+# or a longer one. Such truncated rollouts are counted and shown in the Reference scope.
 MAX_ROLLOUT_STEPS = 1000
 # Steps whose action values are kept. One entry stores rollouts x actions returns.
 _CACHE_SIZE = 1024
@@ -98,6 +98,13 @@ class Reference:
     @property
     def name(self) -> str:
         return self.policy.name
+
+    @property
+    def optimal(self) -> bool:
+        """True when the reference is the optimal policy solved by simcore.solver."""
+        from simcore.solver import OptimalPolicy
+
+        return isinstance(self.policy, OptimalPolicy)
 
     @property
     def exact(self) -> bool:

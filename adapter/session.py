@@ -19,9 +19,9 @@ from adapter.launch import LaunchConfiguration, capabilities
 from adapter.protocol import Arguments, Connection, Deferred, RequestError
 from adapter.runtime import EpisodeRun, Runtime, Stop
 from adapter.variables import (
-    OPTIMAL_SCOPE,
     SCOPES,
     Formatter,
+    comparison_scope,
     frame_name,
     optimal_variables,
     scope_variables,
@@ -256,7 +256,7 @@ class Session:
         if reference is not None:
             # Monte Carlo action values take a while, so VS Code fetches them on demand.
             scopes.append({
-                "name": OPTIMAL_SCOPE,
+                "name": comparison_scope(reference),
                 "variablesReference": frame * _SCOPE_SPAN + len(SCOPES) + 1,
                 "expensive": not reference.exact,
             })  # fmt: skip

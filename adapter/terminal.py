@@ -31,6 +31,7 @@ from simcore.scenario import load_scenario
 
 from adapter.client import DapClient
 from adapter.reference import DEFAULT_ROLLOUTS
+from adapter.variables import OPTIMAL_SCOPE, REFERENCE_SCOPE
 
 PROMPT = "(pomdb) "
 
@@ -309,9 +310,13 @@ class TerminalDebugger:
             )["variables"]
             values[scope["name"]] = variables
         self.print(f"  step        {frame['name']}")
-        for scope in ("Hidden", "Observation", "Belief", "Policy", "Reward", "Optimal"):
+        shown_scopes = ("Hidden", "Observation", "Belief", "Policy", "Reward") + (
+            OPTIMAL_SCOPE,
+            REFERENCE_SCOPE,
+        )
+        for scope in shown_scopes:
             if scope not in values:
-                continue  # Optimal exists only with a reference policy
+                continue  # the comparison scope exists only with a reference policy
             shown: dict[str, str] = {}
             for variable in values[scope]:
                 name, value = variable["name"], variable["value"]
@@ -353,7 +358,8 @@ def add_debug_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--trace", help="replay a recording or an observation trace instead")
     parser.add_argument("--reference",
                         help="reference policy to compare with, in the forms of --policy "
-                             "or optimal; adds the Optimal scope and the deviation event")
+                             "or optimal; adds the Optimal scope (Reference for a "
+                             "policy other than optimal) and the deviation event")
     parser.add_argument("--reference-rollouts", type=int,
                         help="Monte Carlo rollouts per action for a reference without "
                              f"exact action values (default {DEFAULT_ROLLOUTS})")

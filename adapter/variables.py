@@ -9,8 +9,10 @@ from simcore.episode import Step
 from simcore.model import POMDP
 
 SCOPES = ("Belief", "Observation", "Policy", "Hidden", "Reward")
-# The scope that compares the step with a reference policy, after SCOPES.
+# The scope that compares the step with a reference policy, after SCOPES: "Optimal"
+# when the reference is the solved optimal policy, "Reference" for any other.
 OPTIMAL_SCOPE = "Optimal"
+REFERENCE_SCOPE = "Reference"
 
 # Value of the hidden state and attacker action when replaying observations.
 HIDDEN_VALUE = "unknown (replayed observations)"
@@ -123,10 +125,15 @@ def _observation_variables(
     return variables
 
 
+def comparison_scope(reference: Reference) -> str:
+    """Return the name of the scope that compares a step with `reference`."""
+    return OPTIMAL_SCOPE if reference.optimal else REFERENCE_SCOPE
+
+
 def optimal_variables(
     model: POMDP, step: Step, reference: Reference, formatter: Formatter
 ) -> list[dict[str, Any]]:
-    """Return the variables of the Optimal scope: the reference's action and
+    """Return the variables of the comparison scope: the reference's action and
     probabilities, Q(b, a) for every action and the regrets, with standard errors
     when the action values are Monte Carlo estimates."""
     comparison = reference.compare(step)

@@ -16,6 +16,7 @@ from simcore.model import ModelError
 from simcore.policies import PolicyError, load_policy
 from simcore.recording import RecordingError, header, step_record, write_recording
 from simcore.scenario import load_scenario
+from simcore.termination import require_step_limit
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def confidence_interval(returns: np.ndarray, level: float = 0.95) -> float:
 def run_episodes(args: argparse.Namespace) -> int:
     """Simulate episodes without the debugger and report the mean return."""
     model = load_scenario(args.scenario)
+    require_step_limit(model, args.max_steps, "pass --max-steps N")
     policy = load_policy(args.policy, model)
     returns, lengths, recorded = [], [], []
     for episode in range(args.episodes):

@@ -35,6 +35,7 @@ from simcore.common_random_numbers import (
 from simcore.intrusion_metrics import IntrusionTracker, intrusion_state
 from simcore.model import POMDP
 from simcore.policies import Policy
+from simcore.termination import require_step_limit
 
 
 @dataclass
@@ -96,12 +97,8 @@ def evaluate(
         raise ValueError(f"episodes must be at least 1, got {episodes}")
     if not policies:
         raise ValueError("no policy to evaluate")
+    require_step_limit(model, max_steps, "pass a step limit (--max-steps)")
     limit = max_steps if max_steps is not None else model.max_steps
-    if limit is None and not model.terminal_states:
-        raise ValueError(
-            "the model has no terminal state and no max_steps, so episodes never end; "
-            "give a step limit (--max-steps)"
-        )
     started = time.perf_counter()
     streams = CommonRandomNumbers(seed, episodes)
     result = Evaluation(episodes, seed, limit)

@@ -16,6 +16,7 @@ from simcore.intrusion_metrics import intrusion_state
 from simcore.model import POMDP
 from simcore.policies import Policy, PolicyError, load_policy
 from simcore.scenario import load_scenario
+from simcore.termination import require_step_limit
 
 logger = logging.getLogger(__name__)
 
@@ -84,14 +85,26 @@ def policy_specs(requested: list[str], with_baselines: bool, model: POMDP) -> li
     return specs
 
 
-def load_policies(specs: list[str], model: POMDP) -> list[tuple[str, Policy]]:
-    """Load each spec; two policies with the same name are labelled by their specs."""
+def load_policies(
+    specs: list[str], model: POMDP, requested: list[str] | None = None
+) -> list[tuple[str, Policy]]:
+    """Load each spec; two policies with the same name are labelled by their specs.
+
+    A spec not in `requested` (default: all of `specs`) is a built-in baseline. The
+    error for it names it as a baseline, because the user never named it.
+    """
+    requested = specs if requested is None else requested
     loaded = []
     for spec in specs:
         try:
             loaded.append(load_policy(spec, model))
         except PolicyError as error:
-            raise PolicyError(f"--policy {spec}: {error}") from None
+            if spec in requested:
+                raise PolicyError(f"--policy {spec}: {error}") from None
+            raise PolicyError(
+                f"baseline {spec} (evaluated by default when no --policy is given, "
+                f"or with --baselines): {error}; choose the policies with --policy"
+            ) from None
     names = [policy.name for policy in loaded]
     return [
         (name if names.count(name) == 1 else spec, policy)
@@ -102,9 +115,10 @@ def load_policies(specs: list[str], model: POMDP) -> list[tuple[str, Policy]]:
 def evaluate_command(args: argparse.Namespace) -> int:
     """Evaluate the policies and print the table or the JSON object."""
     model = load_scenario(args.scenario)
+    require_step_limit(model, args.max_steps, "pass --max-steps N")
     specs = policy_specs(args.policy, args.baselines, model)
     started = time.perf_counter()
-    policies = load_policies(specs, model)
+    policies = load_policies(specs, model, args.policy)
     loading = time.perf_counter() - started
     logger.debug("loaded %d policies in %.2f s", len(policies), loading)
     try:

@@ -38,6 +38,7 @@ from simcore.model import POMDP
 from simcore.neural import feature_size, features
 from simcore.policies import Policy
 from simcore.scenario import load_scenario
+from simcore.termination import require_step_limit
 
 ENV_ID = "pomdb/POMDP-v0"
 # Seeds drawn for an environment that is reset before it is ever seeded.
@@ -128,6 +129,14 @@ class POMDPEnv(gymnasium.Env):
             )
         self.max_steps = max_steps if max_steps is not None else self.model.max_steps
         self.discount = self.model.discount
+        # gymnasium.make's max_episode_steps adds a TimeLimit wrapper that this
+        # environment cannot see, so only max_steps counts as a step limit here.
+        require_step_limit(
+            self.model,
+            self.max_steps,
+            f'pass max_steps=N, as in gymnasium.make("{ENV_ID}", scenario=..., '
+            "max_steps=N)",
+        )
         self.observation_space = spaces.Box(
             low=0.0, high=1.0, shape=(feature_size(self.model),), dtype=np.float32
         )

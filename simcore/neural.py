@@ -8,6 +8,7 @@ can never run code when it is opened.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from torch import nn
 from simcore.files import atomic_write
 from simcore.model import POMDP
 from simcore.policies import POLICY_FORMAT, Policy, PolicyError
+
+logger = logging.getLogger(__name__)
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -91,6 +94,20 @@ def save_neural_policy(
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
+def unreadable_weights(source: str, error: Exception, retrain: str) -> PolicyError:
+    """Return the error for weights that torch.load(weights_only=True) rejected.
+
+    torch's own message is left out because, for a file that is not a plain state
+    dict, it advises loading with weights_only=False, which can run any code in the
+    file. The message is logged at debug level without that text.
+    """
+    logger.debug("torch.load failed on %s: %s", source, type(error).__name__)
+    return PolicyError(
+        f"{source} is corrupt or truncated, or is not a PyTorch state dict of tensors; "
+        f"restore it from a backup or {retrain}"
+    )
+
+
 def load_neural_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> NeuralPolicy:
     """Load a neural policy whose metadata was read from `path`."""
     for key, expected in (("states", model.states), ("actions", model.actions)):
@@ -99,10 +116,15 @@ def load_neural_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> Ne
                 f"{path}: the policy was trained for {key} {metadata.get(key)}, but the "
                 f"scenario has {list(expected)}"
             )
-    if metadata.get("stops") != model.stops:
+    if "stops" not in metadata:
         raise PolicyError(
-            f"{path}: the policy was trained with {metadata.get('stops')} stops, "
-            f"the scenario has {model.stops}"
+            f"{path}: missing 'stops', the stop counter the policy was trained with "
+            "(an integer, or null for a model without one); train the policy again"
+        )
+    if metadata["stops"] != model.stops:
+        raise PolicyError(
+            f"{path}: the policy was trained for {_stops_text(metadata['stops'])}, "
+            f"but the scenario has {_stops_text(model.stops)}"
         )
     hidden = metadata.get("hidden")
     if not isinstance(hidden, list) or not all(isinstance(h, int) and h > 0 for h in hidden):
@@ -116,8 +138,8 @@ def load_neural_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> Ne
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for foreign or corrupt files
-        raise PolicyError(
-            f"{weights}: not a PyTorch state dict that can be loaded safely ({error})"
+        raise unreadable_weights(
+            f"{path}: weights file {weights}", error, "train the policy again"
         ) from None
     try:
         network.load_state_dict(state)
@@ -126,3 +148,9 @@ def load_neural_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> Ne
             f"{weights}: the weights do not match the architecture in {path.name} ({error})"
         ) from None
     return NeuralPolicy(model, network, name=path.stem)
+
+
+def _stops_text(stops: Any) -> str:
+    if stops is None:
+        return "no stop counter"
+    return f"{stops} stops" if isinstance(stops, int) else f"stops {stops!r}"

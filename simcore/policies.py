@@ -154,13 +154,23 @@ def load_policy(spec: str, model: POMDP, base_dir: Path | None = None) -> Policy
     path of a policy file (JSON metadata; neural policies keep their weights in a
     PyTorch state dict beside it).
     """
-    kind, _, rest = spec.partition(":")
+    kind, colon, rest = spec.partition(":")
+    if kind in ("random", "optimal") and colon and not rest:
+        raise PolicyError(
+            f"invalid policy {spec!r}: nothing after ':'; use {kind} or "
+            f"{kind}:{'P' if kind == 'random' else 'GRID'}"
+        )
     if kind == "threshold" and rest:
         return ThresholdPolicy(model, _parse_numbers(spec, rest))
     if spec == "first-alert":
         return FirstAlertPolicy(model)
     if kind == "random":
-        return RandomPolicy(model, _parse_numbers(spec, rest)[0] if rest else None)
+        if not rest:
+            return RandomPolicy(model)
+        numbers = _parse_numbers(spec, rest)
+        if len(numbers) != 1:
+            raise PolicyError(f"invalid policy {spec!r}: use random:P with one number P")
+        return RandomPolicy(model, numbers[0])
     if kind == "optimal":
         return _solve_optimal(spec, rest, model)
     path = Path(spec)

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from simcore.model import POMDP
-from simcore.neural import NeuralPolicy, feature_size
+from simcore.neural import NeuralPolicy, feature_size, unreadable_weights
 from simcore.policies import PolicyError
 
 # Activations of torch.nn that take no required arguments, by SB3's class name.
@@ -105,9 +105,8 @@ def read_model_zip(path: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]
     try:
         state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for foreign or corrupt files
-        raise PolicyError(
-            f"{path}: 'policy.pth' is not a PyTorch state dict that can be loaded "
-            f"safely ({error})"
+        raise unreadable_weights(
+            f"{path}: the entry 'policy.pth'", error, "save the model again"
         ) from None
     if not isinstance(state, dict) or not all(
         isinstance(key, str) and isinstance(value, torch.Tensor)

@@ -9,6 +9,7 @@ from typing import Any
 
 from simcore.cli import positive_int
 from simcore.model import POMDP
+from simcore.policies import POLICY_FORMAT
 from simcore.scenario import load_scenario
 from simcore.solver import (
     DEFAULT_GRID,
@@ -76,6 +77,12 @@ def solve_command(args: argparse.Namespace) -> int:
     """Solve the scenario, print the figures and write the policy file if asked."""
     if not args.tolerance > 0:
         raise SolverError(f"--tolerance {args.tolerance} must be positive")
+    if Path(args.scenario).is_dir():
+        raise SolverError(
+            f"{args.scenario} is a folder, not a scenario file; name a YAML file"
+        )
+    if args.out:
+        check_output_path(Path(args.out))
     model = load_scenario(args.scenario)
     solution = solve(
         model,
@@ -96,6 +103,31 @@ def solve_command(args: argparse.Namespace) -> int:
     else:
         print_summary(args.scenario, model, solution, args.out)
     return 0
+
+
+def check_output_path(out: Path) -> None:
+    """Reject an --out path that does not end in .json, or whose existing file is
+    anything but an optimal-policy file, so that solving never overwrites a scenario,
+    a trained policy or any other file."""
+    if out.suffix != ".json":
+        raise SolverError(f"--out {out} must end in .json (a policy file)")
+    if out.is_dir():
+        raise SolverError(f"--out {out} is a folder; name a policy file to write")
+    if not out.exists():
+        return
+    try:
+        existing = json.loads(out.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        existing = None
+    if (
+        not isinstance(existing, dict)
+        or existing.get("format") != POLICY_FORMAT
+        or existing.get("kind") != "optimal"
+    ):
+        raise SolverError(
+            f"--out {out} exists and is not a policy file written by pomdb solve; "
+            "choose another file name, or move the file away first"
+        )
 
 
 def print_summary(

@@ -98,20 +98,33 @@ def load_optimal_policy(path: Path, metadata: dict[str, Any], model: POMDP) -> O
         if metadata.get(key) != list(expected):
             raise PolicyError(
                 f"{path}: the policy's {key} {metadata.get(key)!r} differ from the "
-                f"scenario's {list(expected)!r}; solve this scenario with "
-                f"pomdb solve SCENARIO --out {path}"
+                f"scenario's {list(expected)!r}; {_solve_hint(path, model)}"
             )
     if metadata.get("model_sha256") != model_sha256(model):
         raise PolicyError(
             f"{path}: the policy was solved for another model "
-            f"(scenario {metadata.get('scenario')!r}); solve this one with "
-            f"pomdb solve SCENARIO --out {path}"
+            f"(scenario {metadata.get('scenario')!r}); {_solve_hint(path, model)}"
         )
     vectors = _vectors(path, metadata.get("alpha_vectors"))
     try:
         return OptimalPolicy(model, vectors)
     except ValueError as error:
         raise PolicyError(f"{path}: invalid alpha vectors: {error}") from None
+
+
+def _solve_hint(path: Path, model: POMDP) -> str:
+    """Return the advice to solve `model` into a new file beside `path`. The file at
+    `path` contains a valid policy for another model, so the advice never names it."""
+    stem = model.path.stem if model.path is not None else "scenario"
+    out = path.with_name(f"{stem}_optimal.json")
+    number = 2
+    while out == path or out.exists():
+        out = path.with_name(f"{stem}_optimal_{number}.json")
+        number += 1
+    scenario = str(model.path) if model.path is not None else "SCENARIO"
+    return (
+        f"solve this scenario into a new file with pomdb solve {scenario} --out {out}"
+    )
 
 
 def _vectors(path: Path, value: Any) -> list[np.ndarray]:

@@ -104,6 +104,15 @@ def solver_model(model: POMDP) -> SolverModel:
     )
     if solver.discount == 1.0:
         survival, steps = survival_bound(solver)
+        if survival >= 1.0 and model.max_steps is not None:
+            raise SolverError(
+                f"{_name(model)}: the model is undiscounted and some policy can keep "
+                "an episode out of the terminal states until the step limit "
+                f"(max_steps {model.max_steps}), so the optimal policy depends on the "
+                "steps left, and pomdb solve computes only policies that do not; set "
+                "a discount below 1 or make the terminal states reachable under "
+                "every policy"
+            )
         if survival >= 1.0:
             raise SolverError(
                 f"{_name(model)}: the model is undiscounted and some policy can keep "

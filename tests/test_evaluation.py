@@ -403,6 +403,48 @@ def test_endless_model_needs_step_limit():
         evaluate(tiger, [("random", load_policy("random", tiger))], 10, seed=0)
 
 
+# `wait` keeps `quiet` forever, so `random:0` (always wait) never ends an episode.
+AVOIDABLE_TERMINAL = """pomdb: 1
+name: Avoidable terminal
+states: [quiet, attacked, {done: {terminal: true}}]
+actions: [wait, block]
+observations: [calm, noisy]
+transition:
+  wait: {quiet: [1, 0, 0], attacked: [0, 0.8, 0.2], done: [0, 0, 1]}
+  block: {quiet: [0, 0, 1], attacked: [0, 0, 1], done: [0, 0, 1]}
+observation: {quiet: [0.8, 0.2], attacked: [0.3, 0.7], done: [0.5, 0.5]}
+reward: {wait: [1, -3, 0], block: [-5, 5, 0]}
+initial_belief: [1, 0, 0]
+discount: 1.0
+"""
+
+
+def test_avoidable_terminal_needs_step_limit(capsys, tmp_path):
+    scenario = tmp_path / "avoidable.yaml"
+    scenario.write_text(AVOIDABLE_TERMINAL)
+    code, _, err = run_cli(capsys, str(scenario), "--policy", "random:0")
+    assert code == 2
+    assert "some policy can keep an episode out of the terminal states forever" in err
+    assert "set max_steps in the scenario or pass --max-steps N" in err
+
+    code, out, _ = run_cli(
+        capsys, str(scenario), "--policy", "random:0", "--max-steps", "7", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["policies"][0]["mean_length"] == 7.0
+
+
+def test_failing_baseline_named_as_baseline(capsys, tmp_path):
+    # The optimal baseline cannot be solved for this model: its value is unbounded.
+    scenario = tmp_path / "avoidable.yaml"
+    scenario.write_text(AVOIDABLE_TERMINAL)
+    code, _, err = run_cli(capsys, str(scenario), "--max-steps", "7")
+    assert code == 2
+    assert "baseline optimal (evaluated by default when no --policy is given" in err
+    assert "--policy optimal" not in err
+    assert err.rstrip().endswith("choose the policies with --policy")
+
+
 # The solved optimal policy
 
 

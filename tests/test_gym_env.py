@@ -168,3 +168,25 @@ def test_import_without_gymnasium(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "simcore.gym_env")
     with pytest.raises(ImportError, match=r'pip install -e "\.\[gym\]"'):
         importlib.import_module("simcore.gym_env")
+
+
+def test_endless_scenario_needs_step_limit() -> None:
+    """A discounted model without terminal states never ends an episode itself."""
+    from simcore.termination import StepLimitError
+
+    tiger = load_scenario(REPO / "tests" / "data" / "scenarios" / "tiger.yaml")
+    tiger.max_steps = None
+    with pytest.raises(StepLimitError) as caught:
+        gymnasium.make(ENV_ID, scenario=tiger)
+    message = str(caught.value)
+    assert "the model has no terminal states" in message
+    assert message.endswith(
+        f'pass max_steps=N, as in gymnasium.make("{ENV_ID}", scenario=..., max_steps=N)'
+    )
+
+    env = gymnasium.make(ENV_ID, scenario=tiger, max_steps=2)
+    env.reset(seed=0)
+    env.step(0)
+    _, _, terminated, truncated, _ = env.step(0)
+    assert not terminated
+    assert truncated

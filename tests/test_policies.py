@@ -137,6 +137,9 @@ INLINE_ERRORS = [
     ("threshold:1.5", "threshold 1.5 is not a probability in [0, 1]"),
     ("random:2", "the probability must be in [0, 1]"),
     ("threshold:", "neither a file nor a known policy"),
+    ("random:", "invalid policy 'random:': nothing after ':'; use random or random:P"),
+    ("random:0.5,0.2", "use random:P with one number P"),
+    ("optimal:", "nothing after ':'; use optimal or optimal:GRID"),
     ("optimum", "neither a file nor a known policy; use a policy file, threshold:A"),
 ]
 
@@ -257,16 +260,24 @@ def test_neural_metadata(model, tmp_path: Path) -> None:
     assert (tmp_path / "ppo.pt").is_file()
 
 
-def test_corrupt_weights_rejected(model, tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_corrupt_weights_rejected(model, tmp_path: Path, damage: str) -> None:
     path = tmp_path / "ppo.json"
     save_network(model, path, [8])
-    (tmp_path / "ppo.pt").write_bytes(b"\x00not a zip archive\xff" * 10)
+    weights = tmp_path / "ppo.pt"
+    if damage == "garbage":
+        weights.write_bytes(b"garbage" * 10)
+    else:
+        weights.write_bytes(weights.read_bytes()[:300])
 
     with pytest.raises(PolicyError) as caught:
         load_policy(str(path), model)
 
-    assert str(caught.value).startswith(f"{tmp_path / 'ppo.pt'}: ")
-    assert "not a PyTorch state dict that can be loaded safely" in str(caught.value)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: weights file {weights} is corrupt or truncated")
+    assert "restore it from a backup or train the policy again" in message
+    # torch's own message advises weights_only=False, which can run code.
+    assert "weights_only" not in message
 
 
 class _WritesMarker:
@@ -294,7 +305,8 @@ def test_pickled_object_rejected(model, tmp_path: Path, writer: str) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(str(path), model)
 
-    assert "not a PyTorch state dict that can be loaded safely" in str(caught.value)
+    assert "is not a PyTorch state dict of tensors" in str(caught.value)
+    assert "weights_only" not in str(caught.value)
     assert not marker.exists()
 
 
@@ -359,7 +371,38 @@ def test_other_stop_count_rejected(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(str(path), model)
 
-    assert "trained with 7 stops, the scenario has 3" in str(caught.value)
+    assert "trained for 7 stops, but the scenario has 3 stops" in str(caught.value)
+
+
+def test_missing_stop_count_rejected(model, tmp_path: Path) -> None:
+    path = tmp_path / "ppo.json"
+    save_network(model, path, [8])
+    metadata = json.loads(path.read_text())
+    del metadata["stops"]
+    write_json(path, metadata)
+
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path), model)
+
+    assert "missing 'stops', the stop counter the policy was trained with" in str(
+        caught.value
+    )
+    assert "None" not in str(caught.value)
+
+
+def test_stop_counter_on_other_model_rejected(tiger, tmp_path: Path) -> None:
+    path = tmp_path / "tiger.json"
+    save_network(tiger, path, [8])
+    metadata = json.loads(path.read_text())
+    metadata["stops"] = 2
+    write_json(path, metadata)
+
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path), tiger)
+
+    assert "trained for 2 stops, but the scenario has no stop counter" in str(
+        caught.value
+    )
 
 
 def test_unknown_activation_rejected(model, tmp_path: Path) -> None:

@@ -35,7 +35,8 @@ from simcore.policies import Policy, load_policy
 GUARD = REPO_ROOT / "tests" / "data" / "scenarios" / "guard.yaml"
 PPO = REPO_ROOT / "samples" / "policies" / "ppo_emulation.json"
 POMDB = Path(sys.executable).with_name("pomdb")
-SCOPES = ["Belief", "Observation", "Policy", "Hidden", "Reward", "Optimal"]
+# The comparison scope is "Reference" for any reference but the optimal policy.
+SCOPES = ["Belief", "Observation", "Policy", "Hidden", "Reward", "Reference"]
 # The sample's threshold policy with stricter thresholds for the first stops,
 # compared with threshold:0.5; in seed 3 they first differ at t=29.
 EXAMINED = "threshold:0.9,0.7,0.5"
@@ -231,7 +232,7 @@ def scopes(session: DebugSession) -> list[dict[str, Any]]:
     return session.request("scopes", {"frameId": session.top()["id"]})["scopes"]
 
 
-def test_optimal_scope_follows_reward(session: DebugSession) -> None:
+def test_reference_scope_follows_reward(session: DebugSession) -> None:
     launch(session)
     session.stopped()
     listed = scopes(session)
@@ -240,17 +241,17 @@ def test_optimal_scope_follows_reward(session: DebugSession) -> None:
     assert all(scope["expensive"] is False for scope in listed[:-1])
 
 
-def test_no_optimal_scope_without_reference(session: DebugSession) -> None:
+def test_no_comparison_scope_without_reference(session: DebugSession) -> None:
     launch(session, reference=None)
     session.stopped()
     assert [scope["name"] for scope in scopes(session)] == SCOPES[:-1]
 
 
-def test_optimal_scope_variables(session: DebugSession) -> None:
+def test_reference_scope_variables(session: DebugSession) -> None:
     launch(session)
     session.stopped()
     session.run("goto", targetId=30)
-    variables = session.variables("Optimal")
+    variables = session.variables("Reference")
     names = [v["name"] for v in variables]
     assert names == [
         "reference", "action", "P(continue)", "P(stop)",
@@ -278,7 +279,7 @@ def test_optimal_values_match_in_process(session: DebugSession) -> None:
     launch(session)
     session.stopped()
     session.run("goto", targetId=30)
-    values = session.scope("Optimal")
+    values = session.scope("Reference")
     assert float(values["Q(b, continue)"]) == pytest.approx(expected.values[0], rel=1e-5)
     assert float(values["Q(b, stop)"]) == pytest.approx(expected.values[1], rel=1e-5)
     assert float(values["regret standard error"]) == pytest.approx(
@@ -293,7 +294,7 @@ def test_watch_of_optimal_evaluate_names(session: DebugSession, t: int) -> None:
     session.run("goto", targetId=t + 1)
     frame = session.top()["id"]
     evaluated = 0
-    for variable in session.variables("Optimal", frame):
+    for variable in session.variables("Reference", frame):
         if "evaluateName" in variable:
             watch = session.evaluate(variable["evaluateName"], frameId=frame)
             assert watch == variable["value"], variable["evaluateName"]
@@ -374,7 +375,7 @@ def test_dap_values_match_hand_values(session: DebugSession) -> None:
     session.stopped()
     session.run("goto", targetId=5)
     belief = np.array([float(v) for v in session.scope("Belief").values()])
-    values = session.scope("Optimal")
+    values = session.scope("Reference")
     expected = block_values(belief)
     for i, action in enumerate(("wait", "block")):
         estimate = float(values[f"Q(b, {action})"])
@@ -382,7 +383,7 @@ def test_dap_values_match_hand_values(session: DebugSession) -> None:
         assert abs(estimate - expected[i]) < 4 * error + 1e-5, action
 
 
-def test_replayed_trace_has_optimal_scope(session: DebugSession, tmp_path: Path) -> None:
+def test_replayed_trace_has_reference_scope(session: DebugSession, tmp_path: Path) -> None:
     trace = tmp_path / "alerts.jsonl"
     trace.write_text(
         '{"format": "pomdb-trace", "version": 1, "kind": "observations"}\n'
@@ -391,7 +392,7 @@ def test_replayed_trace_has_optimal_scope(session: DebugSession, tmp_path: Path)
     launch(session, trace=str(trace))
     session.stopped()
     session.run("goto", targetId=4)
-    values = session.scope("Optimal")
+    values = session.scope("Reference")
     assert values["action"] in ("continue", "stop")
     assert float(values["Q(b, stop) standard error"]) > 0
 
@@ -491,7 +492,7 @@ def test_terminal_reference_and_deviation(tmp_path: Path) -> None:
     stop = re.search(r"stopped: exception \(Deviates from the reference\): (t=\d+): "
                      r"the policy chooses continue, the reference stop", out)  # fmt: skip
     assert stop is not None, out
-    assert re.search(r"  optimal     action=stop, P\(continue\)=\S+, P\(stop\)=", out)
+    assert re.search(r"  reference   action=stop, P\(continue\)=\S+, P\(stop\)=", out)
     assert re.search(r"Q\(b, stop\)=[-\d.e]+ ± [\d.e-]+", out)
     assert re.search(r"print regret\nregret = [\d.]+\n", out)
 
@@ -533,6 +534,7 @@ def test_optimal_reference_scope_is_exact(session: DebugSession) -> None:
     launch(session, scenario=str(GUARD), policy="random:0.3", seed=3, reference="optimal")
     session.stopped()
     session.run("goto", targetId=3)
+    assert scopes(session)[-1]["name"] == "Optimal"
     assert scopes(session)[-1]["expensive"] is False
     shown = session.scope("Optimal")
     assert list(shown) == [

@@ -212,8 +212,21 @@ def test_rejects_pickled_weights(trained, model, tmp_path) -> None:
     with zipfile.ZipFile(trained[0]) as source, zipfile.ZipFile(path, "w") as target:
         target.writestr("data", source.read("data"))
         target.writestr("policy.pth", _pickle_with_reduce())
-    with pytest.raises(PolicyError, match="loaded safely"):
+    with pytest.raises(PolicyError, match="is not a PyTorch state dict of tensors"):
         load_policy(str(path), model)
+
+
+def test_rejects_garbage_weights_without_torch_advice(trained, model, tmp_path) -> None:
+    path = tmp_path / "garbage.zip"
+    with zipfile.ZipFile(trained[0]) as source, zipfile.ZipFile(path, "w") as target:
+        target.writestr("data", source.read("data"))
+        target.writestr("policy.pth", b"garbage" * 10)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path), model)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: the entry 'policy.pth' is corrupt or truncated")
+    assert "restore it from a backup or save the model again" in message
+    assert "weights_only" not in message
 
 
 def _pickle_with_reduce() -> bytes:

@@ -167,6 +167,38 @@ def test_undiscounted_endless_model_rejected(tmp_path: Path) -> None:
         solve(load_scenario(write(tmp_path, "doors.yaml", text)))
 
 
+def test_step_limited_endless_model_rejected_precisely(tmp_path: Path) -> None:
+    """With max_steps the value is finite, but the optimal policy depends on the
+    steps left, which a stationary solution cannot express."""
+    text = DOORS_SCENARIO.format(initial="1, 0, 0", discount=1.0) + "max_steps: 50\n"
+    with pytest.raises(SolverError) as caught:
+        solve(load_scenario(write(tmp_path, "doors.yaml", text)))
+    message = str(caught.value)
+    assert "until the step limit (max_steps 50)" in message
+    assert "depends on the steps left" in message
+    assert "infinite" not in message
+
+
+def test_grid_beyond_memory_limit_rejected(model) -> None:
+    with pytest.raises(SolverError) as caught:
+        solve(model, grid=100_000_000)
+    message = str(caught.value)
+    assert message.startswith("grid 100000000 needs an estimated 3054.7 GiB")
+    assert "(limit 2 GiB); use a grid of at most 65472 points" in message
+    with pytest.raises(PolicyError, match="policy 'optimal:5000000': grid 5000000"):
+        load_policy("optimal:5000000", model)
+
+
+def test_grid_memory_estimate_covers_the_largest_grid(model) -> None:
+    from simcore.solver_grid import MAX_GRID_BYTES, grid_bytes
+    from simcore.solver_model import solver_model
+
+    restricted = solver_model(model)
+    largest = MAX_GRID_BYTES // grid_bytes(restricted, 1)
+    assert grid_bytes(restricted, largest) <= MAX_GRID_BYTES
+    assert grid_bytes(restricted, largest + 1) > MAX_GRID_BYTES
+
+
 def test_too_large_model_rejected() -> None:
     n = 80
     model = POMDP(
@@ -314,6 +346,14 @@ def test_policy_file_other_model_rejected(solution, model, tmp_path: Path) -> No
     save_optimal_policy(path, model, solution)
     with pytest.raises(PolicyError, match="optimal.json: the policy was solved for another"):
         load_policy(str(path), load_scenario(EMULATION))
+    # The advice writes a new file instead of the valid policy for the other model.
+    (tmp_path / "intrusion_prevention_emulation_optimal.json").write_text("{}")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path), load_scenario(EMULATION))
+    assert str(caught.value).endswith(
+        f"solve this scenario into a new file with pomdb solve {EMULATION} "
+        f"--out {tmp_path / 'intrusion_prevention_emulation_optimal_2.json'}"
+    )
     with pytest.raises(PolicyError, match="optimal.json: the policy's states"):
         load_policy(str(path), load_scenario(TIGER))
 
@@ -334,3 +374,36 @@ def test_solve_command_json(tmp_path: Path, capsys) -> None:
     assert result["error_bound"] == result["upper"] - result["lower"]
     assert len(result["thresholds"]) == 3
     assert json.loads(out.read_text(encoding="utf-8"))["kind"] == "optimal"
+
+
+def test_solve_out_must_end_in_json(tmp_path: Path, capsys) -> None:
+    scenario = write(tmp_path, "tiny.yaml", SAMPLE.read_text(encoding="utf-8"))
+    before = scenario.read_bytes()
+    code = main(["solve", str(scenario), "--grid", "20", "--out", str(scenario)])
+    assert code == 2
+    assert f"--out {scenario} must end in .json" in capsys.readouterr().err
+    assert scenario.read_bytes() == before
+
+
+def test_solve_out_keeps_other_files(tmp_path: Path, capsys) -> None:
+    out = write(tmp_path, "notes.json", '{"mine": true}\n')
+    code = main(["solve", str(SAMPLE), "--grid", "20", "--out", str(out)])
+    assert code == 2
+    assert "exists and is not a policy file written by pomdb solve" in (
+        capsys.readouterr().err
+    )
+    assert out.read_text() == '{"mine": true}\n'
+
+
+def test_solve_out_replaces_optimal_policy(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "optimal.json"
+    assert main(["solve", str(SAMPLE), "--grid", "20", "--out", str(out)]) == 0
+    assert main(["solve", str(SAMPLE), "--grid", "30", "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["grid"] == 30
+
+
+def test_solve_folder_named_as_folder(tmp_path: Path, capsys) -> None:
+    code = main(["solve", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path} is a folder, not a scenario file" in err

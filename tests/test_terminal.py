@@ -177,6 +177,27 @@ def test_invalid_policy_exits_with_error() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "reference, label", [("threshold:0.4", "reference"), ("optimal:50", "optimal")]
+)
+def test_comparison_line_names_reference(
+    tmp_path: Path, reference: str, label: str
+) -> None:
+    script = tmp_path / "next.txt"
+    script.write_text("next\nquit\n")
+    result = subprocess.run(
+        [*DEBUG, "--reference", reference, "--reference-rollouts", "4",
+         "--script", str(script)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    stdout = result.stdout.splitlines()
+    labels = [line.split()[0] for line in stdout if "regret=" in line]
+    # The step on entry and the one after `next`.
+    assert labels == [label, label]
+
+
 # An interactive session on a pseudo-terminal
 
 
