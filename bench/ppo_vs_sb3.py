@@ -188,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         help="V* from the initial belief (default: computed by simcore.solver.solve)",
     )
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=PPOConfig.threads,
+        help="PyTorch CPU threads of both trainers "
+        f"(threads; default {PPOConfig.threads}, pomdb's default)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="smoke run: 1 seed, 40,960 steps, 200 evaluation episodes",
@@ -197,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.seeds, args.total_steps = 1, 40_960
         args.eval_every, args.eval_episodes = 8192, 200
-    for name in ("seeds", "total_steps", "eval_every", "eval_episodes"):
+    for name in ("seeds", "total_steps", "eval_every", "eval_episodes", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
 
@@ -216,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     warm_up(model)
     runs = []
     for seed in range(args.seeds):
-        config = PPOConfig(total_timesteps=args.total_steps, seed=seed)
+        config = PPOConfig(
+            total_timesteps=args.total_steps, seed=seed, threads=args.threads
+        )
         config.validate()
         # Alternate which trainer goes first, so that load drifts reach both.
         for trainer in TRAINERS if seed % 2 == 0 else TRAINERS[::-1]:
@@ -231,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = {key: value for key, value in vars(args).items() if key != "json"}
     settings["scenario"] = str(args.scenario)
     settings["evaluation_seed"] = EVALUATION_SEED
-    settings["ppo"] = dataclasses.asdict(PPOConfig(total_timesteps=args.total_steps))
+    settings["ppo"] = dataclasses.asdict(
+        PPOConfig(total_timesteps=args.total_steps, threads=args.threads)
+    )
     packages = ("torch", "stable-baselines3", "gymnasium", "numpy")
     result = {
         "scenario": str(args.scenario),
