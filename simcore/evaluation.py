@@ -36,6 +36,7 @@ from simcore.intrusion_metrics import IntrusionTracker, intrusion_state
 from simcore.model import POMDP
 from simcore.policies import Policy
 from simcore.termination import require_step_limit
+from simcore.vector_env import sample_rows
 
 
 @dataclass
@@ -68,17 +69,6 @@ class Evaluation:
     @property
     def has_intrusion_metrics(self) -> bool:
         return bool(self.policies) and self.policies[0].intrusion is not None
-
-
-def sample_rows(cumulative: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
-    """Return one inverse-CDF sample per row of `cumulative` (n, m) for uniforms (n,).
-
-    The index is the first whose cumulative sum exceeds u times the row total, as
-    `bisect_right` picks it in `simcore.episode`.
-    """
-    targets = uniforms * cumulative[:, -1]
-    indices = np.sum(cumulative <= targets[:, None], axis=1)
-    return np.minimum(indices, cumulative.shape[1] - 1)
 
 
 def evaluate(
