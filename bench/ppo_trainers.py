@@ -136,7 +136,9 @@ def train_sb3(model: POMDP, config: PPOConfig, evaluator: Evaluator) -> int:
         clip_range=config.clip_coef,
         normalize_advantage=config.normalize_advantages,
         ent_coef=config.ent_coef,
-        vf_coef=config.vf_coef,
+        # SB3's value loss is the full mean squared error and pomdb's half of it, so
+        # half the coefficient gives both trainers the same loss.
+        vf_coef=config.vf_coef / 2,
         max_grad_norm=config.max_grad_norm,
         policy_kwargs={
             "net_arch": {"pi": hidden, "vf": hidden},
