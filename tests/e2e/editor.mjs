@@ -141,9 +141,27 @@ async function glyphs(page, prefix) {
   }, prefix);
 }
 
-/** Returns the breakpoint glyphs of the active editor as {line, classes}. */
-export async function breakpointGlyphs(page) {
-  return glyphs(page, "codicon-debug-breakpoint");
+/**
+ * Returns the breakpoint glyphs of the active editor as {line, classes}. VS Code draws
+ * or removes a glyph a moment after the click that toggles it, so with
+ * `expectedLines` this polls for up to 5 s until the glyphs stand on those lines, and
+ * then returns what it found either way, for the caller to assert on.
+ */
+export async function breakpointGlyphs(page, expectedLines = undefined) {
+  let found = await glyphs(page, "codicon-debug-breakpoint");
+  if (expectedLines === undefined) {
+    return found;
+  }
+  const wanted = JSON.stringify(expectedLines);
+  await waitUntil(
+    async () => {
+      found = await glyphs(page, "codicon-debug-breakpoint");
+      return JSON.stringify(found.map((glyph) => glyph.line)) === wanted;
+    },
+    `breakpoint glyphs on lines ${wanted}`,
+    5_000,
+  ).catch(() => {});
+  return found;
 }
 
 /**

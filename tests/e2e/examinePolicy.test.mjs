@@ -117,7 +117,7 @@ workbenchTest(
     await editor.openFile(page, scenarioFile);
     await editor.clickGutter(page, line);
     assert.deepEqual(
-      (await editor.breakpointGlyphs(page)).map((glyph) => glyph.line),
+      (await editor.breakpointGlyphs(page, [line])).map((glyph) => glyph.line),
       [line],
     );
 
@@ -148,7 +148,7 @@ workbenchTest("conditional breakpoint on stop stops", 180_000, async () => {
   await editor.openFile(page, scenarioFile);
   await editor.clickGutter(page, intrusionLine);
   await editor.addConditionalBreakpoint(page, stopLine, "p > 0.8");
-  const glyphs = await editor.breakpointGlyphs(page);
+  const glyphs = await editor.breakpointGlyphs(page, [stopLine]);
   assert.deepEqual(
     glyphs.map((glyph) => glyph.line),
     [stopLine],

@@ -100,7 +100,10 @@ workbenchTest("gutter sets breakpoints in scenario", 60_000, async () => {
   await editor.clickGutter(session.page, stateLine);
   await editor.addConditionalBreakpoint(session.page, actionLine, "p > 0.8");
 
-  const glyphs = await editor.breakpointGlyphs(session.page);
+  const glyphs = await editor.breakpointGlyphs(session.page, [
+    stateLine,
+    actionLine,
+  ]);
   assert.deepEqual(
     glyphs.map((glyph) => glyph.line),
     [stateLine, actionLine],
