@@ -74,9 +74,9 @@ after(async () => {
   await session?.stop();
 });
 
-workbenchTest("F5 stops at t=0 of episode 1", 180_000, async () => {
+workbenchTest("Start Debugging stops at t=0 of episode 1", 180_000, async () => {
   await debugViews.selectLaunchConfiguration(page, launchName);
-  await page.keyboard.press("F5");
+  await debugViews.clickStartDebugging(page);
   await debugViews.waitForStopped(page, 150_000);
 
   // One session with one thread: VS Code hides the thread row ("episode 1 (seed 1)")
