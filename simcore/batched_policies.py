@@ -17,13 +17,13 @@ import numpy as np
 
 from simcore.model import POMDP
 from simcore.policies import (
-    THRESHOLD_STEEPNESS,
     FirstAlertPolicy,
     Policy,
     PolicyError,
     RandomPolicy,
     ThresholdPolicy,
 )
+from simcore.vector_threshold import stop_probabilities
 
 BatchedProbs = Callable[[np.ndarray, "np.ndarray | None", int, np.ndarray], np.ndarray]
 
@@ -33,22 +33,6 @@ def stages(model: POMDP, stops_left: np.ndarray | None, n: int) -> np.ndarray:
     if model.stops is None or stops_left is None:
         return np.zeros(n, dtype=np.int64)
     return np.clip(stops_left, 1, model.stops) - 1
-
-
-def smooth_thresholds(b: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """Return `simcore.policies.smooth_threshold` element-wise."""
-    theta = np.clip(theta, 1e-12, 1.0 - 1e-12)
-    inside = (b > 0.0) & (b < 1.0)
-    safe_b = np.where(inside, b, 0.5)
-    log_ratio = (np.log(safe_b) - np.log1p(-safe_b)) - (
-        np.log(theta) - np.log1p(-theta)
-    )
-    z = THRESHOLD_STEEPNESS * log_ratio
-    # The two branches of the scalar function, each free of overflow on its side.
-    with np.errstate(over="ignore"):
-        e = np.exp(np.where(z < 0, z, -z))
-    p = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return np.where(inside, p, np.where(b >= 1.0, 1.0, 0.0))
 
 
 def stop_distributions(model: POMDP, p_stop: np.ndarray) -> np.ndarray:
@@ -92,7 +76,7 @@ def _threshold(policy: ThresholdPolicy, model: POMDP) -> BatchedProbs:
     def probs(beliefs, stops_left, t, observations):
         alpha = thresholds[stages(model, stops_left, beliefs.shape[0])]
         return stop_distributions(
-            model, smooth_thresholds(beliefs[:, policy.state], alpha)
+            model, stop_probabilities(beliefs[:, policy.state], alpha)
         )
 
     return probs
