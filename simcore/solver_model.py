@@ -2,8 +2,8 @@
 
 A solver works on the non-terminal states only. An episode ends when it enters a
 terminal state (with `done_delay`, one more step follows with reward 0), so every
-value function is 0 there, and an alpha vector is stored over the non-terminal states
-with the terminal entries left out. The stop counter becomes a stage k = l - 1, as
+value function is 0 there. An alpha vector is therefore stored over the non-terminal
+states only. The stop counter becomes a stage k = l - 1, as
 in `POMDP.stage`: a stop moves stage k to max(k - 1, 0), any other action keeps it.
 """
 

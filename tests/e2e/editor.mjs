@@ -143,8 +143,8 @@ async function glyphs(page, prefix) {
 
 /**
  * Returns the breakpoint glyphs of the active editor as {line, classes}. VS Code draws
- * or removes a glyph a moment after the click that toggles it, so with
- * `expectedLines` this polls for up to 5 s until the glyphs stand on those lines, and
+ * or removes a glyph a moment after the click that toggles it. So with
+ * `expectedLines` this polls for up to 5 s until the glyphs are on those lines. It
  * then returns what it found either way, for the caller to assert on.
  */
 export async function breakpointGlyphs(page, expectedLines = undefined) {
