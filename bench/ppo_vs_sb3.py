@@ -12,7 +12,7 @@ run's time to X% is its training wall time, evaluations excluded, at the first
 evaluation whose mean return reaches X% of the optimal value V*, which comes from
 `simcore.solver.solve` or from --optimal-value.
 
-    .venv/bin/python bench/ppo_vs_sb3.py [--seeds 3] [--total-steps N] [--json FILE]
+    .venv/bin/python bench/ppo_vs_sb3.py [--seeds 5] [--total-steps N] [--json FILE]
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         help="scenario file (default: samples/intrusion_prevention.yaml)",
     )
     parser.add_argument(
-        "--seeds", type=int, default=3, help="training seeds per trainer"
+        "--seeds", type=int, default=5, help="training seeds per trainer"
     )
     parser.add_argument(
         "--total-steps",
