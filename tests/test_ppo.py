@@ -13,9 +13,9 @@ import torch
 
 from simcore.belief import ImpossibleObservation, update
 from simcore.episode import Simulator, episode_seed
-from simcore.neural import NeuralPolicy
+from simcore.neural import NeuralPolicy, make_network
 from simcore.policies import Policy, load_policy
-from simcore.ppo import METRIC_KEYS, compute_gae, train
+from simcore.ppo import METRIC_KEYS, _JointNetwork, compute_gae, train
 from simcore.ppo_state import make_actor_critic
 from simcore.ppo_config import PPOConfig
 from simcore.scenario import load_scenario
@@ -154,6 +154,22 @@ def test_gae_hand_computed() -> None:
     np.testing.assert_array_equal(targets[:, 0], [1.75, 2.0, 4.0])
     # A reward of 1 at t=2 reaches t=1 and t=0 with factor (gamma * lambda)^k.
     np.testing.assert_array_equal(advantages[:, 1], [0.0625, 0.25, 1.0])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_joint_network_matches_actor_and_critic(activation) -> None:
+    torch.manual_seed(0)
+    actor = make_network(4, 2, [16, 8], activation)
+    critic = make_network(4, 1, [16, 8], activation)
+    x = np.random.default_rng(0).random((32, 4), dtype=np.float32)
+
+    output = _JointNetwork(actor, critic)(x)
+
+    with torch.no_grad():
+        logits = actor(torch.from_numpy(x)).numpy()
+        values = critic(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(output[:, :2], logits, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(output[:, 2:], values, rtol=1e-5, atol=1e-6)
 
 
 def test_training_improves_return(model, tmp_path: Path) -> None:
