@@ -168,7 +168,9 @@ def loss_gradients(
     PPO loss on `batch`, and return the loss terms."""
     size = batch.inputs.shape[0]
     advantages = batch.advantages
-    if normalize_advantages:
+    # The standard deviation of one advantage is undefined, so a minibatch of one
+    # row keeps its advantage, as in Stable-Baselines3.
+    if normalize_advantages and size > 1:
         spread = advantages.std() + 1e-8
         advantages = (advantages - advantages.mean()) / spread
 

@@ -123,3 +123,20 @@ def test_clip_norm_matches_torch():
 def test_other_layers_rejected():
     with pytest.raises(ValueError, match="Tanh or ReLU"):
         Network(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)))
+
+
+def test_single_row_minibatch_not_normalised():
+    generator = torch.Generator().manual_seed(4)
+    actor, critic = make_network(3, 2, [8], "tanh"), make_network(3, 1, [8], "tanh")
+    batch = random_batch(generator, 1, 3, 2, actor)
+    parameters = [*actor.parameters(), *critic.parameters()]
+    expected = torch.autograd.grad(
+        autograd_loss(actor, critic, batch, normalize=False)[0], parameters
+    )
+
+    buffer = flat_gradients(parameters)
+    loss_gradients(Network(actor), Network(critic), batch, CLIP, ENT, VF, True)
+
+    assert torch.isfinite(buffer).all()
+    for got, want in zip([p.grad for p in parameters], expected):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-6)
