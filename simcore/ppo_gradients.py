@@ -46,13 +46,24 @@ class Network:
     with a forward pass that keeps what the backward pass reads."""
 
     def __init__(self, network: nn.Sequential):
-        self.linears = [layer for layer in network if isinstance(layer, nn.Linear)]
-        activations = {type(layer) for layer in network} - {nn.Linear}
-        if not activations <= {nn.Tanh, nn.ReLU} or len(activations) > 1:
-            names = sorted(kind.__name__ for kind in activations)
-            raise ValueError(f"expected Linear layers with Tanh or ReLU, got {names}")
+        layers = list(network)
+        self.linears = layers[0::2]
+        activations = {type(layer) for layer in layers[1::2]}
+        valid = (
+            len(layers) % 2 == 1
+            and all(isinstance(layer, nn.Linear) for layer in self.linears)
+            and activations <= {nn.Tanh, nn.ReLU}
+            and len(activations) <= 1
+        )
+        if not valid:
+            names = [type(layer).__name__ for layer in layers]
+            raise ValueError(
+                "expected Linear layers with one Tanh or ReLU between each two, "
+                f"got {names}"
+            )
         self.tanh = activations != {nn.ReLU}
 
+    @torch.no_grad()
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Return the input of every Linear layer, then the network's output."""
         outputs = [x]
@@ -62,6 +73,7 @@ class Network:
             outputs.append(linear(outputs[-1], layer.weight, layer.bias, activation))
         return outputs
 
+    @torch.no_grad()
     def backward(self, outputs: list[torch.Tensor], grad: torch.Tensor) -> None:
         """Set each parameter's `.grad` to d loss / d parameter, given `grad` = d loss /
         d output and the `forward` outputs it came from. The `.grad` tensors must
@@ -80,7 +92,8 @@ class Network:
             if i == 0:
                 return
             grad = torch.mm(grad, layer.weight)
-            # Through the activation y = x: times 1 - y^2 for tanh, [y > 0] for ReLU
+            # Back through the activation, whose output is x: times 1 - x^2 for tanh,
+            # and times (x > 0) for ReLU.
             if self.tanh:
                 grad = torch.ops.aten.tanh_backward(grad, x)
             else:

@@ -120,9 +120,28 @@ def test_clip_norm_matches_torch():
     assert torch.equal(buffer, before)
 
 
-def test_other_layers_rejected():
-    with pytest.raises(ValueError, match="Tanh or ReLU"):
-        Network(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)))
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)],
+        [nn.Linear(2, 3), nn.Linear(3, 1)],
+        [nn.Linear(2, 3), nn.Tanh()],
+        [nn.Linear(2, 3), nn.ReLU(), nn.ReLU(), nn.Linear(3, 1)],
+        [nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 3), nn.ReLU(), nn.Linear(3, 1)],
+    ],
+)
+def test_other_layouts_rejected(layers):
+    with pytest.raises(ValueError, match="one Tanh or ReLU between each two"):
+        Network(nn.Sequential(*layers))
+
+
+def test_forward_outside_no_grad():
+    network = make_network(3, 2, [4], "tanh")
+    x = torch.rand(5, 3)
+
+    output = Network(network).forward(x)[-1]
+
+    assert torch.allclose(output, network(x).detach(), atol=1e-6)
 
 
 def test_single_row_minibatch_not_normalised():
