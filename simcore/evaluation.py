@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simcore.batched_policies import batched_action_probs, stages
-from simcore.belief import ImpossibleObservation
 from simcore.common_random_numbers import (
     ATTACKER,
     OBSERVATION,
@@ -36,7 +35,7 @@ from simcore.intrusion_metrics import IntrusionTracker, intrusion_state
 from simcore.model import POMDP
 from simcore.policies import Policy
 from simcore.termination import require_step_limit
-from simcore.vector_env import sample_rows
+from simcore.vector_env import batched_update, sample_rows
 
 
 @dataclass
@@ -166,7 +165,7 @@ def _play(
         next_observations = sample_rows(
             tensors.observation[next_states], streams.uniforms(OBSERVATION, ids, t + 1)
         )
-        beliefs[ids] = _update(model, beliefs[ids], a, next_observations, k)
+        beliefs[ids] = batched_update(model, beliefs[ids], a, next_observations, k)
         states[ids] = next_states
         observations[ids] = next_observations
         if has_counter:
@@ -186,23 +185,3 @@ def _play(
     return PolicyEvaluation(
         name, returns, lengths, tracker, time.perf_counter() - started
     )
-
-
-def _update(
-    model: POMDP,
-    beliefs: np.ndarray,
-    actions: np.ndarray,
-    observations: np.ndarray,
-    stages: np.ndarray,
-) -> np.ndarray:
-    """Return the Bayes update of each belief row, as in `belief.update_at_stage`."""
-    predicted = np.einsum(
-        "ns,nst->nt", beliefs, model.marginal_transition[stages, actions]
-    )
-    unnormalised = model.observation_rows[observations] * predicted
-    totals = unnormalised.sum(axis=1)
-    impossible = np.flatnonzero(~(totals > 0.0))
-    if impossible.size:
-        i = impossible[0]
-        raise ImpossibleObservation(int(observations[i]), int(actions[i]), beliefs[i])
-    return unnormalised / totals[:, None]
