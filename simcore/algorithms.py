@@ -72,19 +72,18 @@ def resolve(text: str) -> Any:
 
 def config_class(name: str) -> type:
     """Return the config class of algorithm `name`, or raise AlgorithmUnavailable."""
-    try:
-        return resolve(ALGORITHMS[name].config)
-    except ModuleNotFoundError as error:
-        raise AlgorithmUnavailable(
-            f"algorithm {name!r} is not available in this installation "
-            f"(module {error.name} not found); use --algorithm ppo"
-        ) from None
+    return _resolve_part(name, "config")
 
 
 def train_function(name: str) -> Callable[..., Any]:
     """Return the train function of algorithm `name`, or raise AlgorithmUnavailable."""
+    return _resolve_part(name, "train")
+
+
+def _resolve_part(name: str, part: str) -> Any:
+    """Import the `part` entry ("config" or "train") of algorithm `name`."""
     try:
-        return resolve(ALGORITHMS[name].train)
+        return resolve(getattr(ALGORITHMS[name], part))
     except ModuleNotFoundError as error:
         raise AlgorithmUnavailable(
             f"algorithm {name!r} is not available in this installation "

@@ -583,3 +583,24 @@ def test_cli_rejects_scenario_as_checkpoint(tmp_path, capsys) -> None:
     assert train_cli(tmp_path, "--checkpoint", str(SAMPLE)) == 2
     assert f"--checkpoint {SAMPLE} is also the scenario" in capsys.readouterr().err
     assert other.read_text() == SAMPLE.read_text()
+
+
+@pytest.mark.parametrize("part", ["config", "train"])
+def test_algorithm_missing_module_rejected(monkeypatch, part) -> None:
+    from simcore import algorithms
+
+    present = algorithms.ALGORITHMS["ppo"]
+    missing = "simcore_absent_module:name"
+    entry = algorithms.Algorithm(
+        "an algorithm whose module is missing",
+        missing if part == "config" else present.config,
+        missing if part == "train" else present.train,
+    )
+    monkeypatch.setitem(algorithms.ALGORITHMS, "absent", entry)
+    resolve = algorithms.config_class if part == "config" else algorithms.train_function
+
+    with pytest.raises(algorithms.AlgorithmUnavailable) as error:
+        resolve("absent")
+
+    assert "'absent' is not available" in str(error.value)
+    assert "simcore_absent_module not found" in str(error.value)
