@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from machine import csle_dir, describe
+from machine import csle_dir, describe, write_results
 from pomdb_rates import (
     NEVER,
     VECTOR_ENVS,
@@ -239,9 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["machine"] = describe()
     print_report(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(result, output, indent=2)
+    write_results(args.json, result)
     return 0
 
 

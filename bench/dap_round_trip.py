@@ -13,14 +13,13 @@ is the same whatever the session's length.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from dap_steppers import PHASES, RoundTrip, Stepper, start_debugpy, start_pomdb
-from machine import describe
+from machine import describe, write_results
 from stats import ratio, summarize
 
 GOAL_RATIO = 50.0
@@ -217,9 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["machine"] = describe()
     print_report(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(result, output, indent=2)
+    write_results(args.json, result)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 from pathlib import Path
@@ -56,3 +57,10 @@ def describe() -> dict[str, object]:
         "csle-common": _version("csle-common", csle),
         "numpy (CSLE folder)": _version("numpy", csle),
     }
+
+
+def write_results(path: str | Path | None, results: dict[str, object]) -> None:
+    """Write a benchmark's results to `path` as indented JSON, if a path is given."""
+    if path:
+        text = json.dumps(results, indent=2) + "\n"
+        Path(path).write_text(text, encoding="utf-8")

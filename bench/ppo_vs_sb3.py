@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.metadata
-import json
 import statistics
 import sys
 from functools import partial
@@ -29,7 +28,7 @@ from typing import Any, Callable
 
 import torch
 
-from machine import SAMPLE_SCENARIO, describe
+from machine import SAMPLE_SCENARIO, describe, write_results
 from ppo_trainers import EVALUATION_SEED, Evaluator, train_pomdb, train_sb3
 from simcore.evaluation import evaluate
 from simcore.model import POMDP
@@ -254,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
     }
     print_report(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(result, output, indent=2)
+    write_results(args.json, result)
     return 0
 
 

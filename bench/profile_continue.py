@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import sys
 
-from machine import describe
+from machine import describe, write_results
 from pomdb_rates import NEVER, load_sample, runtime_rate
 from profiles import print_table, profile_rows
 
@@ -80,9 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     result["settings"] = {"seconds": args.seconds, "top": args.top}
     result["machine"] = describe()
     print_report(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(result, output, indent=2)
+    write_results(args.json, result)
     return 0
 
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import json
 import logging
 import os
 import pstats
 import sys
 import time
 
-from machine import REPO, SAMPLE_SCENARIO, describe
+from machine import REPO, SAMPLE_SCENARIO, describe, write_results
 from pomdb_rates import POLICY, load_sample
 from profiles import print_table, profile_rows
 
@@ -209,9 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     result["settings"] = {"requests": args.requests, "top": args.top}
     result["machine"] = describe()
     print_report(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(result, output, indent=2)
+    write_results(args.json, result)
     return 0
 
 

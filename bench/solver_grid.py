@@ -10,11 +10,10 @@ the bounds at the initial belief, the largest gap over the grid and the threshol
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from machine import REPO, describe
+from machine import REPO, describe, write_results
 
 sys.path.insert(0, str(REPO))
 
@@ -66,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": describe(),
         "scenarios": measure(QUICK_GRIDS if args.quick else GRIDS),
     }
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_results(args.json, report)
     return 0
 
 

@@ -15,14 +15,13 @@ before the clock starts; CSLE's includes its `reset` calls.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 
 import numpy as np
 
 from continue_rate import CsleWorker
-from machine import csle_dir, describe
+from machine import csle_dir, describe, write_results
 from pomdb_rates import Rate, Timer, load_sample
 from stats import ratio
 
@@ -187,9 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     result["machine"] = describe()
     print_report(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as output:
-            json.dump(result, output, indent=2)
+    write_results(args.json, result)
     return 0
 
 
