@@ -1,10 +1,10 @@
 """The PPO loss of one minibatch and its gradient, written out for the two MLPs.
 
 The actor and the critic are small (two hidden layers of 64 units by default), so
-with autograd most of a minibatch step is spent on building and walking the graph,
-not on arithmetic. So this module writes the gradient out. The forward pass keeps
-each layer's output, and the gradient with respect to the logits and the values
-comes in closed form. The backward pass then writes the weight gradients into one
+autograd's work of building and walking the graph costs more than the arithmetic of
+a minibatch step. This module therefore writes the gradient out. The forward pass
+keeps each layer's output, and the gradient with respect to the logits and the
+values comes in closed form. The backward pass then writes the weight gradients into one
 flat buffer, which the parameters' `.grad` tensors view. The loss is the one that
 CleanRL and Stable-Baselines3 minimise:
 
