@@ -170,7 +170,7 @@ def _train(model: POMDP, config: PPOConfig, run: TrainingRun) -> PPOResult:
         episode_returns: list[float] = []
         episode_lengths: list[float] = []
         # Rollout: sample actions by inverse CDF from the actor's probabilities
-        joint = _JointNetwork(actor, critic)
+        joint = _JointNetwork(actor_network, critic_network)
         for t in range(T):
             inputs[t] = next_features
             output = joint(inputs[t])
@@ -279,11 +279,11 @@ class _JointNetwork:
     numpy (see simcore.ppo_gradients).
     """
 
-    def __init__(self, actor: nn.Sequential, critic: nn.Sequential):
-        self.tanh = Network(actor).tanh
+    def __init__(self, actor: Network, critic: Network):
+        self.tanh = actor.tanh
         self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
         with torch.no_grad():
-            pairs = zip(Network(actor).linears, Network(critic).linears)
+            pairs = zip(actor.linears, critic.linears)
             for first, second in pairs:
                 if self.layers:
                     weight = torch.block_diag(first.weight, second.weight)

@@ -16,6 +16,7 @@ from simcore.episode import Simulator, episode_seed
 from simcore.neural import NeuralPolicy, make_network
 from simcore.policies import Policy, load_policy
 from simcore.ppo import METRIC_KEYS, _JointNetwork, compute_gae, train
+from simcore.ppo_gradients import Network
 from simcore.ppo_state import make_actor_critic
 from simcore.ppo_config import PPOConfig
 from simcore.scenario import load_scenario
@@ -163,7 +164,7 @@ def test_joint_network_matches_actor_and_critic(activation) -> None:
     critic = make_network(4, 1, [16, 8], activation)
     x = np.random.default_rng(0).random((32, 4), dtype=np.float32)
 
-    output = _JointNetwork(actor, critic)(x)
+    output = _JointNetwork(Network(actor), Network(critic))(x)
 
     with torch.no_grad():
         logits = actor(torch.from_numpy(x)).numpy()
